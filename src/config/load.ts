@@ -1,0 +1,111 @@
+// Configuration comes from three layers, later ones winning: the JSON file,
+// DROMEDAR_* environment variables, and the CLI flags the caller passes in.
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { DromedarError } from '../util/errors.js';
+import { configSchema, type Config } from './schema.js';
+
+export type { Config, WorkspaceConfig } from './schema.js';
+
+type Json = { [key: string]: unknown };
+
+export interface LoadOptions {
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Json;
+}
+
+/** Reads, merges and validates the configuration; throws a DromedarError naming the bad field. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.DROMEDAR_CONFIG;
+  const fromFile = file ? readJson(file) : {};
+  const merged = deepMerge(deepMerge(fromFile, fromEnv(env)), options.overrides ?? {});
+  const home = (merged.home as string | undefined) ?? join(homedir(), '.dromedar');
+  merged.home = resolve(home);
+  merged.dataDir = resolve((merged.dataDir as string | undefined) ?? join(home, 'data'));
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) throw new DromedarError('invalid_config', formatIssues(parsed.error, file));
+  return parsed.data;
+}
+
+function readJson(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DromedarError('invalid_config', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!isObject(value)) throw new Error('the top level must be a JSON object');
+    return resolvePaths(value, dirname(resolve(file)));
+  } catch (err) {
+    throw new DromedarError('invalid_config', `config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+// Paths in a config file are relative to the file, as a reader of the file would expect.
+function resolvePaths(value: Json, base: string): Json {
+  const out = { ...value };
+  for (const key of ['home', 'dataDir'] as const) {
+    if (typeof out[key] === 'string') out[key] = resolve(base, out[key] as string);
+  }
+  if (isObject(out.drill)) {
+    const drill = { ...out.drill };
+    for (const key of ['home', 'installDir'] as const) {
+      if (typeof drill[key] === 'string') drill[key] = resolve(base, drill[key] as string);
+    }
+    out.drill = drill;
+  }
+  return out;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Json {
+  const out: Json = {};
+  const set = (path: string[], value: unknown) => {
+    let node = out;
+    for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Json;
+    node[path[path.length - 1]!] = value;
+  };
+  const number = (name: string, path: string[]) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return;
+    const value = Number(raw);
+    if (!Number.isFinite(value)) throw new DromedarError('invalid_config', `${name}=${raw} is not a number`);
+    set(path, value);
+  };
+  if (env.DROMEDAR_HOME) set(['home'], env.DROMEDAR_HOME);
+  if (env.DROMEDAR_DATA_DIR) set(['dataDir'], env.DROMEDAR_DATA_DIR);
+  if (env.DROMEDAR_HOST) set(['server', 'host'], env.DROMEDAR_HOST);
+  number('DROMEDAR_PORT', ['server', 'port']);
+  number('DROMEDAR_QSF', ['sizing', 'qsf']);
+  number('DROMEDAR_MIN_DRILLBITS', ['pool', 'minDrillbits']);
+  number('DROMEDAR_MAX_DRILLBITS', ['pool', 'maxDrillbits']);
+  number('DROMEDAR_IDLE_TIMEOUT_MS', ['pool', 'idleTimeoutMs']);
+  if (env.DROMEDAR_SCHEDULER) set(['scheduler', 'kind'], env.DROMEDAR_SCHEDULER);
+  if (env.DRILL_HOME) set(['drill', 'home'], env.DRILL_HOME);
+  if (env.DROMEDAR_DRILL_DIR) set(['drill', 'installDir'], env.DROMEDAR_DRILL_DIR);
+  return out;
+}
+
+function formatIssues(error: z.ZodError, file: string | undefined): string {
+  const where = file ? ` in ${file}` : '';
+  return error.issues
+    .map((issue) => `invalid config${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function deepMerge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    out[key] = isObject(value) && isObject(out[key]) ? deepMerge(out[key] as Json, value) : value;
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+// How a Drillbit JVM is started: one place for the classpath, JVM flags and the
+// per-Drillbit settings, used by the local scheduler (as an argv) and by the
+// Marathon app definition (as a shell command with $PORT0.. placeholders).
+import { join } from 'node:path';
+import type { DrillRuntime } from './install.js';
+
+/** A port as a number, or a shell expression such as "$PORT0" for Marathon. */
+export type PortRef = number | string;
+
+export interface DrillbitLaunch {
+  runtime: Pick<DrillRuntime, 'home' | 'java'>;
+  /** Cluster-wide configuration folder (drill-override.conf, logback.xml, storage override). */
+  confDir: string;
+  /** This Drillbit's own folder: log/, tmp/, spill/, and its graceful-shutdown signal file. */
+  bitDir: string;
+  /** The address the Drillbit binds to and advertises in ZooKeeper. */
+  host: string;
+  ports: { user: PortRef; control: PortRef; data: PortRef; http: PortRef };
+  heap: string;
+  directMemory: string;
+  jvmOptions: string[];
+}
+
+export const DRILLBIT_MAIN = 'org.apache.drill.exec.server.Drillbit';
+export const GRACEFUL_SIGFILE = 'graceful';
+
+/** Drill's classpath: site configuration first, then the jar folders of either layout. */
+export function classpath(home: string, confDir: string): string {
+  return [confDir, ...['jars', 'jars/ext', 'jars/3rdparty', 'jars/classb'].map((dir) => `${join(home, dir)}/*`)].join(':');
+}
+
+// Java 17 closes the JDK internals Drill (Netty, its allocator, Hadoop) reaches into.
+const ADD_OPENS = [
+  'java.base/java.lang',
+  'java.base/java.util',
+  'java.base/sun.nio.ch',
+  'java.base/java.net',
+  'java.base/java.nio',
+  'java.security.jgss/sun.security.krb5',
+].map((pkg) => `--add-opens=${pkg}=ALL-UNNAMED`);
+
+/** The JVM flags shared by every Drill-side JVM we start (Drillbits; ZooKeeper uses a subset). */
+function memoryFlags(launch: DrillbitLaunch): string[] {
+  return [
+    `-Xms${launch.heap}`,
+    `-Xmx${launch.heap}`,
+    `-XX:MaxDirectMemorySize=${launch.directMemory}`,
+    '-XX:ReservedCodeCacheSize=512m',
+    '-XX:+UseG1GC',
+  ];
+}
+
+/** Arguments for `java` that start one Drillbit. */
+export function drillbitArgs(launch: DrillbitLaunch): string[] {
+  const { bitDir, ports } = launch;
+  const props: Record<string, string> = {
+    'log.path': join(bitDir, 'log', 'drillbit.log'),
+    'log.query.path': join(bitDir, 'log', 'drillbit_queries.json'),
+    'drill.tmp-dir': join(bitDir, 'tmp'),
+    'drill.exec.rpc.user.server.port': String(ports.user),
+    'drill.exec.rpc.bit.server.port': String(ports.control),
+    'drill.exec.rpc.bit.server.dataport': String(ports.data),
+    'drill.exec.http.port': String(ports.http),
+    'drill.exec.rpc.bind_addr': launch.host,
+    'drill.exec.http.bind_addr': launch.host,
+    'drill.exec.compile.code_dir': join(bitDir, 'tmp', 'codegen'),
+    'drill.exec.trace.directory': join(bitDir, 'tmp', 'trace'),
+    // Lists given as system properties use numeric keys (Typesafe Config turns them into lists).
+    'drill.exec.tmp.directories.0': join(bitDir, 'tmp', 'drill'),
+    'drill.exec.spill.directories.0': join(bitDir, 'spill'),
+  };
+  return [
+    ...memoryFlags(launch),
+    '-Ddrill.exec.enable-epoll=false',
+    '-Djava.net.preferIPv4Stack=true',
+    ...ADD_OPENS,
+    ...Object.entries(props).map(([key, value]) => `-D${key}=${value}`),
+    ...launch.jvmOptions,
+    '-cp',
+    classpath(launch.runtime.home, launch.confDir),
+    DRILLBIT_MAIN,
+  ];
+}
+
+/**
+ * Environment of a Drillbit. Drill watches $DRILL_HOME for $GRACEFUL_SIGFILE, so
+ * DRILL_HOME points at the Drillbit's own folder: each one has its own signal file.
+ */
+export function drillbitEnv(launch: DrillbitLaunch, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return {
+    ...base,
+    DRILL_HOME: launch.bitDir,
+    GRACEFUL_SIGFILE,
+    DRILL_HOST_NAME: launch.host,
+    DRILL_LOG_DIR: join(launch.bitDir, 'log'),
+    // glibc arenas otherwise make a JVM's virtual memory explode (Drill's own scripts set these).
+    MALLOC_ARENA_MAX: '4',
+  };
+}
+
+export interface ClusterConf {
+  clusterId: string;
+  zkConnect: string;
+  /** Root of Drill's cluster-wide dynamic-UDF folders (kept out of the user's home). */
+  udfRoot: string;
+}
+
+/** drill-override.conf shared by the Drillbits of one cluster. */
+export function drillOverrideConf(conf: ClusterConf): string {
+  return `# Written by Dromedar; per-Drillbit settings come as -D flags on the command line.
+drill.exec: {
+  cluster-id: ${JSON.stringify(conf.clusterId)},
+  zk.connect: ${JSON.stringify(conf.zkConnect)},
+  allow_loopback_address_binding: true,
+  udf.directory.fs: "file:///",
+  udf.directory.root: ${JSON.stringify(conf.udfRoot)},
+  storage.action_on_plugins_override_file: "none",
+  # Failed queries on /query.json then carry Drill's error message, not just queryState FAILED.
+  options: { drill.exec.http.rest.errors.verbose: true }
+}
+`;
+}
+
+/** Logback configuration: one log file per JVM at -Dlog.path, INFO for Drill, WARN for libraries. */
+export function logbackXml(): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by Dromedar. -->
+<configuration>
+  <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+    <file>\${log.path}</file>
+    <encoder><pattern>%date{ISO8601} [%thread] %-5level %logger{36} - %msg%n</pattern></encoder>
+  </appender>
+  <logger name="org.apache.drill" level="INFO"/>
+  <root level="WARN"><appender-ref ref="FILE"/></root>
+</configuration>
+`;
+}
