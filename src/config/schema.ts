@@ -59,6 +59,8 @@ export const configSchema = z.object({
       maxDrillbits: z.number().int().positive().optional(),
       idleTimeoutMs: z.number().int().nonnegative().default(300_000),
       startTimeoutMs: z.number().int().positive().default(300_000),
+      // Queries waiting for Drillbits beyond this many get 503 with Retry-After.
+      queueLimit: z.number().int().positive().default(100),
     })
     .prefault({}),
   scheduler: z

@@ -1,6 +1,5 @@
 // Drill's REST API, as far as Dromedar uses it. One keep-alive connection pool is
 // shared by all calls, so the query path pays no TCP set-up per request.
-import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import { DromedarError, describe } from '../util/errors.js';
 
@@ -34,7 +33,8 @@ export interface QueryRequest {
 export interface StreamedResponse {
   status: number;
   headers: Record<string, string>;
-  body: Readable;
+  /** undici's body: a Node Readable that can also be read whole (text(), arrayBuffer()). */
+  body: Dispatcher.ResponseData['body'];
 }
 
 export class DrillClient {

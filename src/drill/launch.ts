@@ -101,8 +101,8 @@ export function drillbitEnv(launch: DrillbitLaunch, base: NodeJS.ProcessEnv = pr
 export interface ClusterConf {
   clusterId: string;
   zkConnect: string;
-  /** Root of Drill's cluster-wide dynamic-UDF folders (kept out of the user's home). */
-  udfRoot: string;
+  /** Cluster-wide folder for dynamic UDFs and query profiles (kept out of the user's home and /tmp). */
+  stateDir: string;
 }
 
 /** drill-override.conf shared by the Drillbits of one cluster. */
@@ -113,7 +113,12 @@ drill.exec: {
   zk.connect: ${JSON.stringify(conf.zkConnect)},
   allow_loopback_address_binding: true,
   udf.directory.fs: "file:///",
-  udf.directory.root: ${JSON.stringify(conf.udfRoot)},
+  udf.directory.root: ${JSON.stringify(conf.stateDir + '/udf')},
+  # Query profiles land here: every Drillbit of the cluster (one host) sees all of them.
+  sys.store.provider.local.path: ${JSON.stringify(conf.stateDir + '/store')},
+  # A quiescent Drillbit waits this long before it stops taking fragments, so a query
+  # planned just before the drain started still finds it (Drill advises >= 2 x zk.refresh).
+  grace_period_ms: 1000,
   storage.action_on_plugins_override_file: "none",
   # Failed queries on /query.json then carry Drill's error message, not just queryState FAILED.
   options: { drill.exec.http.rest.errors.verbose: true }

@@ -1,0 +1,86 @@
+// Wires the parts into a running gateway: sizing (policy input), the pool (policy),
+// the scheduler (mechanism) and the HTTP app; and takes them down in order.
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config/load.js';
+import { resolveRuntime } from '../drill/install.js';
+import { PoolManager } from '../pool/pool.js';
+import { createScheduler, type Scheduler } from '../schedulers/index.js';
+import { Sizer } from '../sizing/index.js';
+import { DromedarError } from '../util/errors.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { createApp } from './app.js';
+import { QsfSetting } from './qsf.js';
+
+export interface GatewayOptions {
+  log?: Logger;
+  /** A scheduler built by the caller (tests share one across gateways); default: from the config. */
+  scheduler?: Scheduler;
+}
+
+export class Gateway {
+  private constructor(
+    readonly config: Config,
+    readonly scheduler: Scheduler,
+    readonly pool: PoolManager,
+    readonly qsf: QsfSetting,
+    readonly sizer: Sizer,
+    private readonly server: ServerType,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+    const log = options.log ?? createLogger();
+    const say = (line: string, fields: Record<string, unknown> = {}) => log.info(fields, line);
+    const scheduler = options.scheduler ?? createScheduler(config, await resolveRuntime(config), { log: say });
+    await scheduler.start();
+    const maxDrillbits = config.pool.maxDrillbits ?? scheduler.capacity ?? 8;
+    const pool = new PoolManager(scheduler, {
+      minDrillbits: Math.min(config.pool.minDrillbits, maxDrillbits),
+      maxDrillbits,
+      idleTimeoutMs: config.pool.idleTimeoutMs,
+      startTimeoutMs: config.pool.startTimeoutMs,
+      queueLimit: config.pool.queueLimit,
+      log: say,
+    });
+    const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
+    const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
+    const app = createApp({ sizer, pool, qsf, bodyLimitBytes: config.server.bodyLimitBytes, log });
+    const server = await listen(app.fetch, config.server.host, config.server.port);
+    pool.start();
+    const gateway = new Gateway(config, scheduler, pool, qsf, sizer, server, log);
+    say(`Dromedar listening on ${gateway.url} (scheduler ${scheduler.kind}, max ${maxDrillbits} Drillbits)`);
+    return gateway;
+  }
+
+  get url(): string {
+    const address = this.server.address() as AddressInfo;
+    return `http://${address.address}:${address.port}`;
+  }
+
+  /**
+   * Stop accepting, let running responses finish (bounded), then stop the pool and
+   * everything the scheduler started.
+   */
+  async stop(options: { drainMs?: number; stopDrillbits?: boolean } = {}): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const drainMs = options.drainMs ?? 30_000;
+    const timer = setTimeout(() => (this.server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(), drainMs);
+    (this.server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    await closed;
+    clearTimeout(timer);
+    await this.pool.stop();
+    if (options.stopDrillbits ?? true) await this.scheduler.stop();
+    this.log.info('Dromedar stopped');
+  }
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, host: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const message = err.code === 'EADDRINUSE' ? `port ${port} on ${host} is already taken: set server.port, DROMEDAR_PORT or --port` : `cannot listen on ${host}:${port}: ${err.message}`;
+      reject(new DromedarError('listen_failed', message));
+    });
+  });
+}

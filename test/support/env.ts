@@ -1,0 +1,40 @@
+// Shared test set-up: a fresh Dromedar home per test file, the one Drill install of
+// this machine (made by `dromedar drill install`), and leak checks for JVMs.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, deepMerge, type Config } from '../../src/config/load.js';
+
+export const DRILL_DIR = process.env.DROMEDAR_DRILL_DIR ?? join(homedir(), '.dromedar', 'drill-1.22.0');
+
+/** A config whose state lives in a new temp folder; `cleanup` removes it. */
+export function testConfig(overrides: Record<string, unknown> = {}): Config & { cleanup(): void } {
+  const home = mkdtempSync(join(tmpdir(), 'dromedar-test-'));
+  const base = {
+    home,
+    dataDir: join(home, 'data'),
+    drill: { installDir: DRILL_DIR },
+    server: { port: 0 },
+    scheduler: { local: { clusterId: `test-${process.pid}` } },
+  };
+  const config = loadConfig({ env: {}, overrides: deepMerge(base, overrides) });
+  return { ...config, cleanup: () => rmSync(home, { recursive: true, force: true }) };
+}
+
+/** Pids of Drillbit and ZooKeeper JVMs whose command line mentions `marker` (e.g. a test's home). */
+export function jvmsMentioning(marker: string): number[] {
+  let out = '';
+  try {
+    out = execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
+}
+
+export const silentLog = () => {};
