@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DromedarError } from '../util/errors.js';
 import { configSchema, type Config } from './schema.js';
@@ -10,6 +11,9 @@ import { configSchema, type Config } from './schema.js';
 export type { Config, WorkspaceConfig } from './schema.js';
 
 type Json = { [key: string]: unknown };
+
+/** The configuration shipped with Dromedar, used when no other file is named. */
+export const DEFAULT_FILE = fileURLToPath(new URL('../../../config/dromedar.json', import.meta.url));
 
 export interface LoadOptions {
   file?: string | undefined;
@@ -20,7 +24,7 @@ export interface LoadOptions {
 /** Reads, merges and validates the configuration; throws a DromedarError naming the bad field. */
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const file = options.file ?? env.DROMEDAR_CONFIG;
+  const file = options.file ?? env.DROMEDAR_CONFIG ?? DEFAULT_FILE;
   const fromFile = file ? readJson(file) : {};
   const merged = deepMerge(deepMerge(fromFile, fromEnv(env)), options.overrides ?? {});
   const home = (merged.home as string | undefined) ?? join(homedir(), '.dromedar');
@@ -88,6 +92,18 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
   if (env.DROMEDAR_SCHEDULER) set(['scheduler', 'kind'], env.DROMEDAR_SCHEDULER);
   if (env.DRILL_HOME) set(['drill', 'home'], env.DRILL_HOME);
   if (env.DROMEDAR_DRILL_DIR) set(['drill', 'installDir'], env.DROMEDAR_DRILL_DIR);
+  // Marathon's own variables, as DC/OS tooling names them. Not MARATHON_APP_*: Marathon sets
+  // those in every task, so a gateway running on Marathon would read its own app id.
+  const marathon: [string, string][] = [
+    ['MARATHON_URL', 'url'],
+    ['MARATHON_USER', 'user'],
+    ['MARATHON_PASSWORD', 'password'],
+    ['MARATHON_TOKEN', 'token'],
+    ['MARATHON_DRILLBITS_APP', 'appId'],
+    ['MARATHON_ZK_CONNECT', 'zkConnect'],
+    ['MARATHON_DRILL_HOME', 'drillHome'],
+  ];
+  for (const [name, key] of marathon) if (env[name]) set(['scheduler', 'marathon', key], env[name]);
   return out;
 }
 

@@ -21,7 +21,8 @@ export const configSchema = z.object({
     .object({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(9876),
-      bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+      // Room for the largest SQL sized (1 MiB) with JSON escaping.
+      bodyLimitBytes: z.number().int().positive().default(2 * 1024 * 1024 + 64 * 1024),
     })
     .prefault({}),
   drill: z
@@ -36,11 +37,12 @@ export const configSchema = z.object({
   storage: z
     .object({
       // Drill's `dfs` plugin as Dromedar gives it to Drill and as sizing reads it: one definition for both.
-      workspaces: z.record(z.string().regex(/^[A-Za-z_][\w-]*$/), workspace).default({
-        default: { location: '.', writable: false, defaultInputFormat: null },
-        data: { location: '.', writable: false, defaultInputFormat: null },
-        tmp: { location: '../tmp', writable: true, defaultInputFormat: null },
-      }),
+      // The shipped definition is config/dromedar.json; without one, only `default`, at dataDir.
+      // (Drill would otherwise add its own `default` at "/".)
+      workspaces: z
+        .record(z.string().regex(/^[A-Za-z_][\w-]*$/), workspace)
+        .default({ default: { location: '.', writable: false, defaultInputFormat: null } })
+        .refine((ws) => 'default' in ws, 'a `default` workspace is required (Drill would otherwise add one at "/")'),
     })
     .prefault({}),
   sizing: z
@@ -74,6 +76,67 @@ export const configSchema = z.object({
           directMemory: memory.default('1536M'),
           jvmOptions: z.array(z.string()).default([]),
           zookeeperPort: z.number().int().min(0).max(65535).default(0),
+        })
+        .prefault({}),
+      // Drillbits as tasks of one Marathon app (src/schedulers/marathon/); see marathon/README.md.
+      marathon: z
+        .object({
+          url: z.string().url().default('http://localhost:8080'),
+          appId: z
+            .string()
+            .regex(/^(\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?)+$/, 'an absolute Marathon path such as /dromedar/drillbits')
+            .default('/dromedar/drillbits'),
+          // HTTP basic auth, or a DC/OS ACS token (sent as `Authorization: token=...`).
+          user: z.string().min(1).optional(),
+          password: z.string().optional(),
+          token: z.string().min(1).optional(),
+          // Resources of one Drillbit task; `mem` (MB) must hold heap + directMemory + JVM overhead.
+          cpus: z.number().min(0.001).default(2),
+          mem: z.number().positive().default(4096),
+          disk: z.number().nonnegative().default(0),
+          heap: memory.default('1G'),
+          directMemory: memory.default('2G'),
+          jvmOptions: z.array(z.string()).default([]),
+          // `java` on the agents; unset: $JAVA_HOME/bin/java, else java on the PATH (a JDK 17+).
+          java: z.string().min(1).optional(),
+          // Drill on the agents: pre-installed, or e.g. "$MESOS_SANDBOX/apache-drill-1.22.0" when fetched.
+          drillHome: z.string().min(1).default('/opt/drill'),
+          fetch: z
+            .array(
+              z.object({
+                uri: z.string().min(1),
+                extract: z.boolean().default(true),
+                executable: z.boolean().default(false),
+                cache: z.boolean().default(false),
+                destPath: z.string().min(1).optional(),
+              }),
+            )
+            .default([]),
+          // A folder in the sandbox (e.g. from a fetched archive) whose files join the Drillbit's conf/.
+          siteConf: z.string().min(1).optional(),
+          // Where the Drillbit listens; it advertises $HOST. MESOS_HTTP checks need loopback, so 0.0.0.0.
+          bindAddress: z.string().min(1).default('0.0.0.0'),
+          zkConnect: z.string().min(1).default('localhost:2181'),
+          clusterId: z.string().regex(/^[\w-]+$/).default('dromedar'),
+          constraints: z.array(z.array(z.string()).min(2).max(3)).default([]),
+          // SIGTERM runs Drill's shutdown (it finishes running queries); SIGKILL after this.
+          taskKillGracePeriodSeconds: z.number().int().nonnegative().default(60),
+          labels: z.record(z.string(), z.string()).default({}),
+          healthCheck: z
+            .object({
+              protocol: z.enum(['MESOS_HTTP', 'HTTP']).default('MESOS_HTTP'),
+              gracePeriodSeconds: z.number().int().nonnegative().default(300),
+              intervalSeconds: z.number().int().positive().default(10),
+              timeoutSeconds: z.number().int().positive().default(5),
+              maxConsecutiveFailures: z.number().int().nonnegative().default(3),
+            })
+            .prefault({}),
+          // Cancel a deployment that locks the app (?force=true) instead of waiting it out.
+          force: z.boolean().default(false),
+          // How long a change may wait for a deployment that locks the app.
+          deploymentTimeoutMs: z.number().int().positive().default(300_000),
+          // How long a drained Drillbit may take to finish its queries before its task is killed.
+          drainTimeoutMs: z.number().int().positive().default(15 * 60_000),
         })
         .prefault({}),
     })

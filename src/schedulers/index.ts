@@ -1,16 +1,20 @@
 import type { Config } from '../config/load.js';
-import type { DrillRuntime } from '../drill/install.js';
-import { LocalScheduler, type LocalSchedulerOptions } from './local/local-scheduler.js';
+import { resolveRuntime } from '../drill/install.js';
+import { LocalScheduler } from './local/local-scheduler.js';
+import { MarathonScheduler } from './marathon/marathon-scheduler.js';
 import type { Scheduler } from './scheduler.js';
 
 export type { Drillbit, DrillbitState, Scheduler } from './scheduler.js';
 
-/** The mechanism named in the config. */
-export function createScheduler(config: Config, runtime: DrillRuntime, options: LocalSchedulerOptions = {}): Scheduler {
+/**
+ * The mechanism named in the config. Only the local one needs Drill and a JDK on this
+ * machine; with Marathon they live on the Mesos agents.
+ */
+export async function createScheduler(config: Config, options: { log?: (line: string) => void } = {}): Promise<Scheduler> {
   switch (config.scheduler.kind) {
     case 'local':
-      return new LocalScheduler(config, runtime, options);
-    default:
-      throw new Error(`scheduler ${config.scheduler.kind} is not available in this build`);
+      return new LocalScheduler(config, await resolveRuntime(config), options);
+    case 'marathon':
+      return new MarathonScheduler(config, options);
   }
 }

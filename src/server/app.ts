@@ -22,8 +22,12 @@ export function createApp(deps: AppDeps): Hono {
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes,
-      onError: () => {
-        throw new DromedarError('body_too_large', `the body is over the limit of ${deps.bodyLimitBytes} bytes`, 413);
+      onError: async (c) => {
+        // Read (and drop) a moderately oversized body so the client, still sending, sees the
+        // 413; past that, answer and close the connection rather than read on.
+        const drained = await discard(c.req.raw.body, DRAIN_LIMIT);
+        const headers: Record<string, string> = drained ? {} : { connection: 'close' };
+        throw new DromedarError('body_too_large', `the body is over the limit of ${deps.bodyLimitBytes} bytes`, 413, headers);
       },
     }),
   );
@@ -38,6 +42,26 @@ export function createApp(deps: AppDeps): Hono {
     return errorResponse(c, error);
   });
   return app;
+}
+
+const DRAIN_LIMIT = 64 * 2 ** 20;
+
+async function discard(body: ReadableStream<Uint8Array> | null, limit: number): Promise<boolean> {
+  if (!body || body.locked) return true;
+  let seen = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      seen += value.length;
+      if (seen > limit) return false;
+    }
+  } catch {
+    return false;
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 function requestLog(log: Logger) {

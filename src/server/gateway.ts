@@ -3,7 +3,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/load.js';
-import { resolveRuntime } from '../drill/install.js';
 import { PoolManager } from '../pool/pool.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { Sizer } from '../sizing/index.js';
@@ -32,7 +31,7 @@ export class Gateway {
   static async start(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
     const log = options.log ?? createLogger();
     const say = (line: string, fields: Record<string, unknown> = {}) => log.info(fields, line);
-    const scheduler = options.scheduler ?? createScheduler(config, await resolveRuntime(config), { log: say });
+    const scheduler = options.scheduler ?? (await createScheduler(config, { log: say }));
     await scheduler.start();
     const maxDrillbits = config.pool.maxDrillbits ?? scheduler.capacity ?? 8;
     const pool = new PoolManager(scheduler, {

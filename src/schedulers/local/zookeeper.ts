@@ -70,7 +70,11 @@ export class EmbeddedZooKeeper {
     await writeFile(
       join(this.dir, 'zoo.cfg'),
       [
-        'tickTime=2000',
+        'tickTime=1000',
+        // Drill asks for Curator's 60 s session; a crashed Drillbit stays registered (and
+        // gets fragments planned onto it) until its session expires, so keep that short.
+        'minSessionTimeout=2000',
+        'maxSessionTimeout=10000',
         `dataDir=${dataDir}`,
         `clientPort=${port}`,
         'clientPortAddress=127.0.0.1',

@@ -1,0 +1,176 @@
+// The Marathon app that runs the Drillbits, as a pure function of the configuration:
+// the scheduler creates it, marathon/drillbits.json is rendered from it (render.ts),
+// and tests check both. Its `cmd` is a shell script Mesos runs in the task's sandbox:
+// it writes the Drillbit's configuration there, then starts the JVM on the ports Mesos
+// gave the task, with the same flags the local scheduler uses (src/drill/launch.ts).
+import { createHash } from 'node:crypto';
+import type { Config } from '../../config/load.js';
+import { drillbitArgs, drillbitEnv, drillOverrideConf, logbackXml, type DrillbitLaunch } from '../../drill/launch.js';
+import { storageOverrideConf } from '../../storage/dfs.js';
+import { DromedarError } from '../../util/errors.js';
+import { jvmBytes } from '../local/memory.js';
+
+export type MarathonSettings = Config['scheduler']['marathon'];
+export type DrillbitsAppConfig = Pick<Config, 'dataDir' | 'storage'> & { scheduler: Pick<Config['scheduler'], 'marathon'> };
+
+/** The app's ports, in order: Mesos hands them to the task as $PORT0..$PORT3. */
+export const PORT_NAMES = ['user', 'control', 'data', 'http'] as const;
+export const HTTP_PORT_INDEX = PORT_NAMES.indexOf('http');
+/** Label holding a hash of the definition, so a restarted gateway can tell whether the app drifted. */
+export const SPEC_LABEL = 'dromedar.spec';
+
+// After Drill's graceful shutdown the task stays up (idle) this long for the gateway to kill it.
+const LINGER_SECONDS = 600;
+// Room in the task's memory beyond heap and direct memory: metaspace, code cache, thread stacks.
+const JVM_OVERHEAD_MB = 512;
+
+export interface Artifact {
+  uri: string;
+  extract: boolean;
+  executable: boolean;
+  cache: boolean;
+  destPath?: string;
+}
+
+export interface HealthCheck {
+  protocol: string;
+  path: string;
+  portIndex: number;
+  gracePeriodSeconds: number;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  maxConsecutiveFailures: number;
+}
+
+/** The subset of Marathon's App (REST API v2) that Dromedar writes. */
+export interface MarathonApp {
+  id: string;
+  cmd: string;
+  instances: number;
+  cpus: number;
+  mem: number;
+  disk: number;
+  fetch?: Artifact[];
+  portDefinitions: { port: number; protocol: 'tcp'; name: string }[];
+  requirePorts: boolean;
+  healthChecks: HealthCheck[];
+  constraints?: string[][];
+  taskKillGracePeriodSeconds: number;
+  labels: Record<string, string>;
+}
+
+/** The Drillbits app with `instances` tasks. */
+export function drillbitsApp(config: DrillbitsAppConfig, instances = 0): MarathonApp {
+  const m = config.scheduler.marathon;
+  assertMemoryFits(m);
+  const app: MarathonApp = {
+    id: m.appId,
+    cmd: drillbitCmd(config),
+    instances,
+    cpus: m.cpus,
+    mem: m.mem,
+    disk: m.disk,
+    ...(m.fetch.length ? { fetch: m.fetch.map(({ destPath, ...rest }) => ({ ...rest, ...(destPath ? { destPath } : {}) })) } : {}),
+    portDefinitions: PORT_NAMES.map((name) => ({ port: 0, protocol: 'tcp' as const, name })),
+    requirePorts: false,
+    healthChecks: [
+      {
+        protocol: m.healthCheck.protocol,
+        path: '/status',
+        portIndex: HTTP_PORT_INDEX,
+        gracePeriodSeconds: m.healthCheck.gracePeriodSeconds,
+        intervalSeconds: m.healthCheck.intervalSeconds,
+        timeoutSeconds: m.healthCheck.timeoutSeconds,
+        maxConsecutiveFailures: m.healthCheck.maxConsecutiveFailures,
+      },
+    ],
+    ...(m.constraints.length ? { constraints: m.constraints } : {}),
+    taskKillGracePeriodSeconds: m.taskKillGracePeriodSeconds,
+    labels: { ...m.labels, 'dromedar.cluster-id': m.clusterId },
+  };
+  app.labels[SPEC_LABEL] = specHash(app);
+  return app;
+}
+
+/** A hash of everything but `instances` (which scaling changes) and the hash label itself. */
+export function specHash(app: MarathonApp): string {
+  const { instances: _instances, labels, ...rest } = app;
+  const { [SPEC_LABEL]: _spec, ...otherLabels } = labels;
+  return createHash('sha256').update(JSON.stringify({ ...rest, labels: otherLabels })).digest('hex').slice(0, 16);
+}
+
+/** The task's shell script. $PORT0..3, $HOST and $MESOS_SANDBOX come from Marathon and Mesos. */
+export function drillbitCmd(config: DrillbitsAppConfig): string {
+  const m = config.scheduler.marathon;
+  const launch: DrillbitLaunch = {
+    runtime: { home: m.drillHome, java: '$JAVA' },
+    confDir: '$SANDBOX/conf',
+    bitDir: '$SANDBOX',
+    host: m.bindAddress,
+    ports: { user: '$PORT0', control: '$PORT1', data: '$PORT2', http: '$PORT3' },
+    heap: m.heap,
+    directMemory: m.directMemory,
+    jvmOptions: m.jvmOptions,
+  };
+  // Bound to bindAddress, advertised in ZooKeeper as the agent's name.
+  const env = { ...drillbitEnv(launch, {}), DRILL_HOST_NAME: '$HOST' };
+  const files: [string, string][] = [
+    ['drill-override.conf', drillOverrideConf({ clusterId: m.clusterId, zkConnect: m.zkConnect, stateDir: '$SANDBOX/state' })],
+    ['logback.xml', logbackXml()],
+    ['storage-plugins-override.conf', storageOverrideConf(config)],
+  ];
+  return [
+    '# Dromedar Drillbit task (generated by src/schedulers/marathon/app-definition.ts)',
+    'set -e',
+    'SANDBOX="${MESOS_SANDBOX:-$PWD}"',
+    'cd "$SANDBOX"',
+    'mkdir -p conf log tmp spill state',
+    ...(m.siteConf ? [`if [ -d ${shellWord(m.siteConf)} ]; then cp -R ${shellWord(m.siteConf)}/. conf/; fi`] : []),
+    ...files.map(([name, text]) => `printf '%s' ${shellWord(text)} > conf/${name}`),
+    `export ${Object.entries(env).map(([key, value]) => `${key}=${shellWord(String(value))}`).join(' ')}`,
+    m.java ? `JAVA=${shellWord(m.java)}` : 'JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"',
+    // Forward a kill to the JVM, whose shutdown hook lets running queries finish.
+    "stopping=; child=; trap 'stopping=1; [ -n \"$child\" ] && kill -TERM $child 2>/dev/null' TERM INT",
+    '[ -z "$stopping" ] || exit 143',
+    `"$JAVA" ${drillbitArgs(launch).map(shellWord).join(' ')} &`,
+    'child=$!',
+    'set +e',
+    'wait $child; code=$?',
+    // `wait` returns early when the trap ran; the JVM may still be shutting down.
+    'while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
+    // Exit 0 unasked is Drill's graceful shutdown: stay up until the gateway kills the task
+    // with scale=true, or Marathon would start a replacement.
+    `if [ $code -eq 0 ] && [ -z "$stopping" ]; then sleep ${LINGER_SECONDS} & child=$!; wait $child; fi`,
+    'exit $code',
+  ].join('\n');
+}
+
+/**
+ * One shell word in double quotes. Upper-case variables ($PORT0, ${MESOS_SANDBOX}) stay
+ * live so the agent expands them; every other `$`, quote, backslash and backtick is literal.
+ */
+export function shellWord(value: string): string {
+  const live = /\$(?:\{[A-Z_][A-Z0-9_]*\}|[A-Z_][A-Z0-9_]*)/g;
+  let out = '';
+  let last = 0;
+  for (const match of value.matchAll(live)) {
+    out += escapeDoubleQuoted(value.slice(last, match.index)) + match[0];
+    last = match.index + match[0].length;
+  }
+  return `"${out}${escapeDoubleQuoted(value.slice(last))}"`;
+}
+
+function escapeDoubleQuoted(text: string): string {
+  return text.replace(/[\\"$`]/g, '\\$&');
+}
+
+// Mesos kills a task that outgrows `mem`: say so before Marathon accepts an app that cannot run.
+function assertMemoryFits(m: MarathonSettings): void {
+  const neededMb = (jvmBytes(m.heap) + jvmBytes(m.directMemory)) / 2 ** 20 + JVM_OVERHEAD_MB;
+  if (m.mem < neededMb) {
+    throw new DromedarError(
+      'invalid_config',
+      `scheduler.marathon.mem is ${m.mem} MB, but a Drillbit with heap ${m.heap} and directMemory ${m.directMemory} needs at least ${neededMb} MB (including ${JVM_OVERHEAD_MB} MB for the JVM itself)`,
+    );
+  }
+}

@@ -1,0 +1,83 @@
+// The installer's checks, without the network: JDK detection, idempotence, and
+// clear errors for missing tools and broken installations.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { findJdk, installDrill, javaMajor, resolveRuntime } from '../src/drill/install.js';
+import { DromedarError } from '../src/util/errors.js';
+import { DRILL_DIR, testConfig } from './support/env.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'dromedar-install-'));
+
+function fakeJava(dir: string, version: string, withJavac: boolean): string {
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  const java = join(dir, 'bin', 'java');
+  writeFileSync(java, `#!/bin/sh\necho 'openjdk version "${version}" 2025-01-01' >&2\n`);
+  chmodSync(java, 0o755);
+  if (withJavac) {
+    writeFileSync(join(dir, 'bin', 'javac'), '#!/bin/sh\n');
+    chmodSync(join(dir, 'bin', 'javac'), 0o755);
+  }
+  return dir;
+}
+
+test('Java versions are read from `java -version` in both numbering schemes', () => {
+  assert.equal(javaMajor('openjdk version "17.0.15" 2025-04-15'), 17);
+  assert.equal(javaMajor('java version "1.8.0_392"'), 8);
+  assert.equal(javaMajor('openjdk version "21" 2023-09-19'), 21);
+  assert.equal(javaMajor('garbage'), null);
+});
+
+test('the JDK on this machine is found', async () => {
+  assert.match(await findJdk(), /\/java$/);
+});
+
+test('a JRE without javac, an old Java and no Java at all are refused with what to install', async () => {
+  const jre = fakeJava(join(scratch, 'jre'), '17.0.1', false);
+  await assert.rejects(findJdk({ JAVA_HOME: jre, PATH: process.env.PATH }), /JRE, not a JDK.*JDK 17/);
+  const old = fakeJava(join(scratch, 'old'), '11.0.2', true);
+  await assert.rejects(findJdk({ JAVA_HOME: old, PATH: process.env.PATH }), /Java 11 .*needs JDK 17 or newer/);
+  await assert.rejects(findJdk({ JAVA_HOME: join(scratch, 'none'), PATH: process.env.PATH }), /no Java found/);
+});
+
+test('a second install does nothing and says so', async () => {
+  const lines: string[] = [];
+  const config = testConfig();
+  const result = await installDrill(config, (line) => lines.push(line));
+  assert.deepEqual(result, { home: DRILL_DIR, installed: false });
+  assert.match(lines.join('\n'), /already installed/);
+  config.cleanup();
+});
+
+test('without Maven the install stops before touching anything, and says what is missing', async () => {
+  const config = testConfig({ drill: { installDir: join(scratch, 'drill-nomaven') } });
+  const saved = { PATH: process.env.PATH, JAVA_HOME: process.env.JAVA_HOME };
+  const javaHome = (await findJdk()).replace(/\/bin\/java$/, '');
+  Object.assign(process.env, { PATH: '/nonexistent', JAVA_HOME: javaHome });
+  try {
+    await assert.rejects(installDrill(config, () => {}), /Maven \(mvn\) is not on PATH/);
+  } finally {
+    process.env.PATH = saved.PATH;
+    if (saved.JAVA_HOME === undefined) delete process.env.JAVA_HOME;
+    else process.env.JAVA_HOME = saved.JAVA_HOME;
+  }
+  assert.equal(existsSync(join(scratch, 'drill-nomaven')), false);
+  assert.deepEqual(readdirSync(scratch).filter((n) => n.includes('partial')), []);
+  config.cleanup();
+});
+
+test('an incomplete or foreign installation is reported with the fix', async () => {
+  const partial = join(scratch, 'drill-partial');
+  mkdirSync(join(partial, 'jars'), { recursive: true });
+  writeFileSync(join(partial, 'jars', 'drill-java-exec-1.22.0.jar'), '');
+  const config = testConfig({ drill: { installDir: partial } });
+  await assert.rejects(resolveRuntime(config), /incomplete installation: remove it and run `dromedar drill install` again/);
+  await assert.rejects(installDrill(config, () => {}), (err: unknown) => err instanceof DromedarError && err.code === 'drill_corrupt');
+  const foreign = testConfig({ drill: { home: join(scratch, 'empty') } });
+  mkdirSync(join(scratch, 'empty'), { recursive: true });
+  await assert.rejects(resolveRuntime(foreign), /DRILL_HOME=.*is not a Drill installation/);
+  config.cleanup();
+  foreign.cleanup();
+});
