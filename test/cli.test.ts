@@ -1,46 +1,30 @@
 // The dromedar command as a user runs it: `up` in the foreground, `query`, `plan` and
 // `status` against it, Ctrl-C (SIGINT) stopping everything, and one-line errors.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { sleep } from '../src/util/process.js';
-import { DRILL_DIR, jvmsMentioning, testConfig } from './support/env.js';
+import { cliEnv, dromedar as run, startUp, type Up } from './support/cli.js';
+import { jvmsMentioning, testConfig } from './support/env.js';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const config = testConfig();
-const { DROMEDAR_CONFIG: _ignored, ...inherited } = process.env;
-const env = { ...inherited, DROMEDAR_HOME: config.home, DROMEDAR_DRILL_DIR: DRILL_DIR };
+const env = cliEnv(config.home);
 const SALES = 'region,amount\nnorth,10\nsouth,32\n';
-
-function dromedar(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 300_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const dromedar = (...args: string[]) => run(env, ...args);
 
 describe('the dromedar command', () => {
-  let up: ChildProcess;
+  let up: Up;
   let url = '';
-  let log = '';
 
   before(async () => {
     mkdirSync(join(config.dataDir, 'sales'), { recursive: true });
     writeFileSync(join(config.dataDir, 'sales', 's.csvh'), SALES);
-    up = spawn(process.execPath, [CLI, 'up', '--port', '0', '--idle-timeout', '600000'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    up.stdout!.on('data', (chunk) => (log += chunk));
-    up.stderr!.on('data', (chunk) => (log += chunk));
-    const deadline = Date.now() + 60_000;
-    while (!url && Date.now() < deadline) {
-      url = /listening on (http:\/\/[\d.:]+)/.exec(log)?.[1] ?? '';
-      await sleep(100);
-    }
-    assert.ok(url, `dromedar up did not report its address:\n${log}`);
+    up = await startUp(env, '--idle-timeout', '600000');
+    url = up.url;
   });
 
   after(() => {
-    if (up.exitCode === null) up.kill('SIGKILL');
+    if (up.child.exitCode === null) up.child.kill('SIGKILL');
     const left = jvmsMentioning(config.home);
     config.cleanup();
     assert.deepEqual(left, [], 'no JVM outlives dromedar up');
@@ -88,9 +72,9 @@ describe('the dromedar command', () => {
 
   test('Ctrl-C stops the gateway, its Drillbits and ZooKeeper', async () => {
     assert.ok(jvmsMentioning(config.home).length >= 2, 'a Drillbit and ZooKeeper run');
-    up.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => up.once('exit', resolve));
-    assert.equal(code, 0, log);
+    up.child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => up.child.once('exit', resolve));
+    assert.equal(code, 0, up.output());
     assert.deepEqual(jvmsMentioning(config.home), []);
   });
 });

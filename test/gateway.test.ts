@@ -237,6 +237,33 @@ describe('gateway: sizing, scaling and streaming with real Drill', () => {
   });
 });
 
+describe('sizing agrees with Drill on the files a query scans', () => {
+  // Drill's plan names every file of a text scan: files=[file:/...]. Pruning happens at
+  // planning, so a pruned query's plan lists only the remaining files.
+  async function drillFiles(sql: string): Promise<string[]> {
+    const bit = (await scheduler.list()).find((b) => b.state === 'ONLINE')!;
+    const res = await DrillClient.at(bit.host, bit.httpPort).query({ queryType: 'SQL', query: `EXPLAIN PLAN FOR ${sql}` });
+    const answer = (await res.body.json()) as { queryState: string; rows: { text: string }[]; errorMessage?: string };
+    assert.equal(answer.queryState, 'COMPLETED', answer.errorMessage);
+    const lists = [...answer.rows[0]!.text.matchAll(/files=\[([^\]]*)\]/g)].map((m) => m[1]!);
+    assert.ok(lists.length > 0, answer.rows[0]!.text);
+    return lists.flatMap((list) => list.split(', ').map((f) => f.replace(/^file:/, ''))).sort();
+  }
+
+  for (const [name, sql] of [
+    ['a directory', `SELECT * FROM ${TRIPS}`],
+    ['a glob', "SELECT * FROM dfs.data.`trips/202[34]/*.csvh`"],
+    ['a pruned partition', `SELECT * FROM ${TRIPS} WHERE dir0 = '2024'`],
+    ['pruning on two levels of IN and AND', `SELECT * FROM ${TRIPS} WHERE dir0 IN ('2022', '2025') AND city = 'Oslo'`],
+  ]) {
+    test(`${name}: the files counted are the files Drill scans`, async () => {
+      const counted = (await gateway.sizer.files(sql!)).sort();
+      assert.ok(counted.length > 0);
+      assert.deepEqual(counted, await drillFiles(sql!));
+    });
+  }
+});
+
 describe('gateway: the pool shrinks, restarts and admits', () => {
   let second: Gateway;
 

@@ -9,24 +9,11 @@ import { resolveRuntime, type DrillRuntime } from '../src/drill/install.js';
 import { LocalScheduler } from '../src/schedulers/local/local-scheduler.js';
 import type { Drillbit } from '../src/schedulers/scheduler.js';
 import { sleep } from '../src/util/process.js';
-import { jvmsMentioning, testConfig } from './support/env.js';
+import { jvmsMentioning, testConfig, waitOnline } from './support/env.js';
 
 const config = testConfig();
 let runtime: DrillRuntime;
 let scheduler: LocalScheduler;
-
-async function waitOnline(s: LocalScheduler, n: number, timeoutMs = 180_000): Promise<Drillbit[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const bits = await s.list();
-    const failed = bits.find((b) => b.state === 'FAILED');
-    if (failed) throw new Error(`Drillbit failed: ${failed.failure}`);
-    const online = bits.filter((b) => b.state === 'ONLINE');
-    if (online.length >= n) return online;
-    if (Date.now() > deadline) throw new Error(`only ${online.length}/${n} ONLINE: ${JSON.stringify(bits)}`);
-    await sleep(500);
-  }
-}
 
 async function sql(bit: Drillbit, query: string): Promise<{ queryState: string; rows: Record<string, unknown>[]; errorMessage?: string }> {
   const res = await DrillClient.at(bit.host, bit.httpPort).query({ queryType: 'SQL', query });

@@ -23,7 +23,7 @@ import type { Drillbit } from '../src/schedulers/scheduler.js';
 import { DromedarError } from '../src/util/errors.js';
 import { freePort } from '../src/util/net.js';
 import { run, sleep } from '../src/util/process.js';
-import { jvmsMentioning, testConfig } from './support/env.js';
+import { jvmsMentioning, testConfig, waitOnline } from './support/env.js';
 import { MarathonDouble } from './support/marathon-double.js';
 
 const repo = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -385,19 +385,6 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
       await raw(platform.url, platform.auth, 'DELETE', `/v2/apps${appId}?force=true`);
     });
   });
-}
-
-async function waitOnline(scheduler: MarathonScheduler, n: number, timeoutMs = 240_000): Promise<Drillbit[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const bits = await scheduler.list();
-    const failed = bits.find((b) => b.state === 'FAILED');
-    if (failed) throw new Error(`Drillbit failed: ${failed.failure}`);
-    const online = bits.filter((b) => b.state === 'ONLINE');
-    if (online.length >= n) return online;
-    if (Date.now() > deadline) throw new Error(`only ${online.length}/${n} ONLINE: ${JSON.stringify(bits)}`);
-    await sleep(500);
-  }
 }
 
 /** SELECT count(*) FROM sys.drillbits through a Drillbit equals the number ONLINE (ZooKeeper may lag a little). */

@@ -6,6 +6,13 @@ const memory = z
   .string()
   .regex(/^\d+[KMGkmg]$/, 'a JVM size such as 1G or 1536M');
 
+// RFC 6750's b64token: what fits in an Authorization header as it is. Messages never echo the value.
+const bearerToken = z
+  .string()
+  .min(16, 'a token must be at least 16 characters')
+  .max(512, 'a token must be at most 512 characters')
+  .regex(/^[A-Za-z0-9._~+/-]+=*$/, 'a token may hold letters, digits and - . _ ~ + / (then =), no spaces or commas');
+
 const workspace = z.object({
   // Relative locations are resolved against `dataDir`; absolute ones are taken as they are.
   location: z.string().min(1),
@@ -23,6 +30,11 @@ export const configSchema = z.object({
       port: z.number().int().min(0).max(65535).default(9876),
       // Room for the largest SQL sized (1 MiB) with JSON escaping.
       bodyLimitBytes: z.number().int().positive().default(2 * 1024 * 1024 + 64 * 1024),
+      // Bearer tokens (Authorization: Bearer <token>) required on every route but /healthz;
+      // also DROMEDAR_TOKENS, comma-separated. None: no authentication, safe on loopback only.
+      auth: z
+        .object({ tokens: z.array(bearerToken).default([]) })
+        .prefault({}),
     })
     .prefault({}),
   drill: z
@@ -45,6 +57,8 @@ export const configSchema = z.object({
         .refine((ws) => 'default' in ws, 'a `default` workspace is required (Drill would otherwise add one at "/")'),
     })
     .prefault({}),
+  // A read-only query that lost a Drillbit before its first row is run again this often.
+  retries: z.number().int().min(0).max(3).default(1),
   sizing: z
     .object({
       qsf: z.number().positive().default(100),

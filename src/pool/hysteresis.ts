@@ -16,6 +16,12 @@ export class Hysteresis {
     return this.held;
   }
 
+  /** Hold `size` for a full idle timeout from now (Drillbits adopted at start-up). */
+  seed(size: number, now: number): void {
+    this.held = Math.max(this.held, size);
+    this.since = now;
+  }
+
   update(demand: number, now: number): number {
     const target = Math.max(this.floor, demand);
     if (target >= this.held) {

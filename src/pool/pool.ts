@@ -57,6 +57,8 @@ export class PoolManager {
   private readonly hold: Hysteresis;
   private observed: Drillbit[] = [];
   private launched = 0;
+  private failed = 0;
+  private seeded = false;
   private timer: NodeJS.Timeout | null = null;
   private pass: Promise<void> | null = null;
   private again = false;
@@ -170,6 +172,45 @@ export class PoolManager {
     }
   }
 
+  /**
+   * After a query lost a Drillbit: observe again now, then wait (bounded) until Drill's
+   * own view of the cluster lists no Drillbit that is gone. Until then Drill would plan
+   * fragments onto the dead one, and a re-run would fail the same way.
+   */
+  async recover(suspect: Drillbit, signal?: AbortSignal): Promise<void> {
+    this.options.log?.(`a query lost Drillbit ${suspect.id}; waiting for the cluster to settle before re-running it`);
+    const deadline = Date.now() + this.options.startTimeoutMs;
+    while (Date.now() < deadline && !this.stopped) {
+      if (signal?.aborted) throw new DromedarError('client_closed', 'the client went away while the cluster recovered', 499);
+      await this.refresh();
+      if (await this.settled()) return;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** Drillbits seen failed since start: a query can tell whether one died while it ran. */
+  get failures(): number {
+    return this.failed;
+  }
+
+  /** One reconcile pass from now, and wait for it. */
+  async refresh(): Promise<void> {
+    this.kick();
+    while (this.pass) await this.pass;
+  }
+
+  private async settled(): Promise<boolean> {
+    const [bit] = this.usable();
+    if (!bit) return true;
+    const known = new Set(this.observed.filter((b) => b.state !== 'FAILED').map((b) => `${b.host}:${b.userPort}`));
+    try {
+      const view = await DrillClient.at(bit.host, bit.httpPort).cluster();
+      return view.drillbits.every((d) => known.has(`${d.address}:${d.userPort}`));
+    } catch {
+      return false;
+    }
+  }
+
   private usable(): Drillbit[] {
     return this.observed.filter((b) => b.state === 'ONLINE' && !this.draining.has(b.id));
   }
@@ -207,10 +248,16 @@ export class PoolManager {
 
   private async reconcile(): Promise<void> {
     this.observed = await this.scheduler.list();
+    if (!this.seeded) {
+      // Drillbits adopted from an earlier gateway get a full idle timeout, like fresh ones.
+      this.seeded = true;
+      this.hold.seed(this.active().length, Date.now());
+    }
     for (const bit of this.observed.filter((b) => b.state === 'FAILED')) {
       this.record(this.active().length + 1, this.active().length, `${bit.id} failed: ${(bit.failure ?? 'unknown').split('\n')[0]}`);
       await this.scheduler.remove(bit.id);
       this.inFlight.delete(bit.id);
+      this.failed++;
     }
     const demand = Math.min(this.options.maxDrillbits, Math.max(0, ...[...this.demands].map((d) => d.need)));
     const desired = this.hold.update(demand, Date.now());

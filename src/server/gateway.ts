@@ -1,6 +1,7 @@
 // Wires the parts into a running gateway: sizing (policy input), the pool (policy),
 // the scheduler (mechanism) and the HTTP app; and takes them down in order.
 import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/load.js';
 import { PoolManager } from '../pool/pool.js';
@@ -9,6 +10,8 @@ import { Sizer } from '../sizing/index.js';
 import { DromedarError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { createApp } from './app.js';
+import { exposureWarning } from './auth.js';
+import { answerMalformedRequests } from './errors.js';
 import { QsfSetting } from './qsf.js';
 
 export interface GatewayOptions {
@@ -44,11 +47,14 @@ export class Gateway {
     });
     const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
     const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
-    const app = createApp({ sizer, pool, qsf, bodyLimitBytes: config.server.bodyLimitBytes, log });
+    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth });
     const server = await listen(app.fetch, config.server.host, config.server.port);
+    answerMalformedRequests(server as Server);
     pool.start();
     const gateway = new Gateway(config, scheduler, pool, qsf, sizer, server, log);
     say(`Dromedar listening on ${gateway.url} (scheduler ${scheduler.kind}, max ${maxDrillbits} Drillbits)`);
+    const exposed = exposureWarning(config.server.host, config.server.auth.tokens);
+    if (exposed) log.warn(exposed);
     return gateway;
   }
 

@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, deepMerge, type Config } from '../../src/config/load.js';
+import type { Drillbit, Scheduler } from '../../src/schedulers/scheduler.js';
+import { sleep } from '../../src/util/process.js';
 
 export const DRILL_DIR = process.env.DROMEDAR_DRILL_DIR ?? join(homedir(), '.dromedar', 'drill-1.22.0');
 
@@ -38,3 +40,17 @@ export function jvmsMentioning(marker: string): number[] {
 }
 
 export const silentLog = () => {};
+
+/** Waits until `n` Drillbits are ONLINE; a FAILED one fails at once with its log. */
+export async function waitOnline(scheduler: Pick<Scheduler, 'list'>, n: number, timeoutMs = 240_000): Promise<Drillbit[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const bits = await scheduler.list();
+    const failed = bits.find((b) => b.state === 'FAILED');
+    if (failed) throw new Error(`Drillbit failed: ${failed.failure}`);
+    const online = bits.filter((b) => b.state === 'ONLINE');
+    if (online.length >= n) return online;
+    if (Date.now() > deadline) throw new Error(`only ${online.length}/${n} ONLINE: ${JSON.stringify(bits)}`);
+    await sleep(500);
+  }
+}

@@ -86,6 +86,7 @@ export class LocalScheduler implements Scheduler {
   }
 
   async list(): Promise<Drillbit[]> {
+    if (this.started) await this.zookeeper.ensure();
     const view = await this.clusterView();
     const out: Drillbit[] = [];
     for (const bit of [...this.bits.values()]) {

@@ -46,7 +46,15 @@ export class EmbeddedZooKeeper {
       return this.connectString;
     }
     if (previous && (await this.isOurs(previous.pid))) await terminate(previous.pid, 5_000);
-    return this.launch();
+    return this.launch(this.options.port || (await freePort()));
+  }
+
+  /** Restarts ZooKeeper on its port if it died (the Drillbits know it by that port). */
+  async ensure(): Promise<boolean> {
+    if (!this.state || isAlive(this.state.pid)) return false;
+    this.options.log?.(`ZooKeeper (pid ${this.state.pid}) is gone; restarting it on port ${this.state.port}`);
+    await this.launch(this.state.port);
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -60,8 +68,7 @@ export class EmbeddedZooKeeper {
     return join(this.dir, 'zookeeper.json');
   }
 
-  private async launch(): Promise<string> {
-    const port = this.options.port || (await freePort());
+  private async launch(port: number): Promise<string> {
     const dataDir = join(this.dir, 'data');
     await mkdirAsync(dataDir, { recursive: true });
     const confDir = join(this.dir, 'conf');
