@@ -287,7 +287,7 @@ export class LocalScheduler implements Scheduler {
       this.nextId = Math.max(this.nextId, number + 1);
       const record = await readJsonFile<BitRecord>(join(dir, 'drillbit.json'));
       const live = record !== null && (await this.isOurs({ pid: record.pid, dir }));
-      if (live && this.options.leftovers !== 'reap') {
+      if (live && (this.options.leftovers ?? this.settings.leftovers) === 'adopt') {
         this.bits.set(id, { ...record, dir, child: null, exited: false, draining: false });
         this.options.log?.(`adopted ${id} (pid ${record.pid}) from an earlier gateway`);
         continue;

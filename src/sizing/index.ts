@@ -1,0 +1,116 @@
+// How big is the data a query reads, and how many Drillbits that calls for.
+// SQL -> table references (src/sql) -> plugin, workspace, path (resolve) ->
+// files and bytes from file system metadata (scan, cached) -> dirN pruning ->
+// the QSF rule. Nothing here talks to Drill.
+import type { Config } from '../config/load.js';
+import { SqlReader } from '../sql/index.js';
+import { workspaces, type Workspace } from '../storage/dfs.js';
+import { DromedarError } from '../util/errors.js';
+import { Listings } from './cache.js';
+import { Limiter } from './limit.js';
+import { prune } from './prune.js';
+import { defaultSchemaPath, resolveTarget, type Target } from './resolve.js';
+import { drillbitsFor, parseQsf } from './qsf.js';
+import { Probe, type FileEntry } from './scan.js';
+
+export { drillbitsFor, parseQsf } from './qsf.js';
+
+export interface TargetSize {
+  name: string;
+  plugin: string;
+  workspace: string | null;
+  path: string | null;
+  bytes: number;
+  files: number;
+  missing: boolean;
+}
+
+export interface Plan {
+  targets: TargetSize[];
+  bytes: number;
+  qsf: number;
+  drillbits: number;
+  parsed: boolean;
+}
+
+export interface PlanOptions {
+  qsf?: number;
+  defaultSchema?: string;
+}
+
+/** The largest SQL text sized: the gateway's request limit. */
+export const MAX_SQL_BYTES = 1024 * 1024;
+// Concurrent stat/readdir calls across all sizings; libuv runs 4 at a time unless
+// UV_THREADPOOL_SIZE says more, which pays off on NFS.
+const FS_CONCURRENCY = 64;
+
+interface Measured {
+  size: TargetSize;
+  files: FileEntry[];
+}
+
+export class Sizer {
+  readonly qsfBounds: { min: number; max: number };
+  private readonly defaultQsf: number;
+  private readonly drillbitBounds: { min: number; max: number };
+  private readonly workspaces: Map<string, Workspace>;
+  private readonly listings: Listings;
+  private readonly reader = new SqlReader();
+
+  constructor(config: Pick<Config, 'dataDir' | 'storage' | 'sizing'>, bounds: { minDrillbits?: number; maxDrillbits?: number } = {}) {
+    this.qsfBounds = { min: config.sizing.qsfMin, max: config.sizing.qsfMax };
+    this.defaultQsf = parseQsf(config.sizing.qsf, 'sizing.qsf', this.qsfBounds);
+    this.drillbitBounds = { min: bounds.minDrillbits ?? 1, max: bounds.maxDrillbits ?? Infinity };
+    this.workspaces = workspaces(config);
+    const probe = new Probe(new Limiter(FS_CONCURRENCY));
+    this.listings = new Listings(probe, { ttlMs: config.sizing.cacheTtlMs, maxEntries: config.sizing.cacheMaxEntries });
+  }
+
+  async plan(sql: string, options: PlanOptions = {}): Promise<Plan> {
+    const qsf = options.qsf === undefined ? this.defaultQsf : parseQsf(options.qsf, 'qsf', this.qsfBounds);
+    const { parsed, targets } = await this.measure(sql, options.defaultSchema);
+    const bytes = targets.reduce((sum, t) => sum + t.size.bytes, 0);
+    return { targets: targets.map((t) => t.size), bytes, qsf, drillbits: drillbitsFor(bytes, qsf, this.drillbitBounds), parsed };
+  }
+
+  /** For tests/diagnostics: absolute paths of every file counted, per target. */
+  async files(sql: string, options: { defaultSchema?: string } = {}): Promise<string[]> {
+    const { targets } = await this.measure(sql, options.defaultSchema);
+    return targets.flatMap((t) => t.files.map((f) => f.path));
+  }
+
+  /** Stops the SQL parsing worker (it does not keep the process alive anyway). */
+  close(): Promise<void> {
+    return this.reader.close();
+  }
+
+  private async measure(sql: string, defaultSchema: string | undefined): Promise<{ parsed: boolean; targets: Measured[] }> {
+    checkSql(sql);
+    const schema = defaultSchemaPath(defaultSchema, this.workspaces);
+    const reading = await this.reader.read(sql);
+    // Resolve all first: a bad reference fails the plan before any file system work.
+    const resolved = reading.refs.map((ref) => resolveTarget(ref, schema, this.workspaces));
+    return { parsed: reading.parsed, targets: await Promise.all(resolved.map((t) => this.measureTarget(t))) };
+  }
+
+  private async measureTarget(target: Target): Promise<Measured> {
+    if (target.kind === 'metadata') {
+      const size = { name: target.name, plugin: target.plugin, workspace: null, path: null, bytes: 0, files: 0, missing: false };
+      return { size, files: [] };
+    }
+    const listing = await this.listings.get(target.path);
+    const files = prune(listing, target.dirs);
+    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    const { name, plugin, workspace, path } = target;
+    return { size: { name, plugin, workspace, path, bytes, files: files.length, missing: !listing.exists }, files };
+  }
+}
+
+function checkSql(sql: unknown): asserts sql is string {
+  if (typeof sql !== 'string') throw new DromedarError('invalid_request', 'sql must be a string', 400);
+  if (sql.trim() === '') throw new DromedarError('empty_sql', 'the SQL is empty', 400);
+  const bytes = Buffer.byteLength(sql, 'utf8');
+  if (bytes > MAX_SQL_BYTES) {
+    throw new DromedarError('sql_too_large', `the SQL is ${bytes} bytes; the limit is ${MAX_SQL_BYTES} bytes`, 413);
+  }
+}

@@ -1,0 +1,43 @@
+// Drill's directory pruning (PruneScanRule over FileSystemPartitionDescriptor):
+// dirN of a file is the Nth directory below the selection root (null when the
+// file is not that deep), and a file is read only if every dirN condition holds.
+import type { DirCondition } from '../sql/types.js';
+import type { FileEntry, Listing } from './scan.js';
+
+const INTEGER = /^[+-]?\d+$/;
+
+export function prune(listing: Listing, conditions: DirCondition[]): FileEntry[] {
+  const { files, root } = listing;
+  const usable = conditions.filter((c) => decidable(c, files, root));
+  if (usable.length === 0 || files.length === 0) return files;
+  const kept = files.filter((file) => {
+    const dirs = dirValues(file.path, root);
+    return dirs === null || usable.every((c) => holds(c, dirs[c.level]));
+  });
+  // When every file is pruned Drill still scans the first one, for the schema.
+  return kept.length > 0 ? kept : files.slice(0, 1);
+}
+
+/** The dirN values of a file, or null when it is not below the root (Drill cannot tell either). */
+function dirValues(path: string, root: string): string[] | null {
+  const prefix = root.endsWith('/') ? root : `${root}/`;
+  if (!path.startsWith(prefix)) return null;
+  return path.slice(prefix.length).split('/').slice(0, -1);
+}
+
+function holds(condition: DirCondition, dir: string | undefined): boolean {
+  if (dir === undefined) return false; // dirN is null: no equality holds
+  return condition.values.some((v) => (typeof v === 'string' ? dir === v : Number(dir) === v));
+}
+
+// dirN is VARCHAR. Against strings Drill compares text. Against numbers it casts
+// the directory names, and one name that is no integer makes the cast fail and
+// Drill give up pruning altogether: then this condition must not prune either.
+function decidable(condition: DirCondition, files: FileEntry[], root: string): boolean {
+  if (condition.values.every((v) => typeof v === 'string')) return true;
+  if (!condition.values.every((v) => typeof v === 'number' && Number.isInteger(v))) return false;
+  return files.every((file) => {
+    const dir = dirValues(file.path, root)?.[condition.level];
+    return dir === undefined || INTEGER.test(dir);
+  });
+}

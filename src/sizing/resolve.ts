@@ -1,0 +1,102 @@
+// Table reference -> storage plugin, workspace and path, as Drill resolves it:
+// - schema names are case-insensitive; `dfs.x` uses workspace `default`;
+// - with a default schema, a name is tried under it first, then from the root
+//   (Calcite's schema paths), so with `dfs.data` both `t` and dfs.tmp.`t` work;
+// - the table path is relative to the workspace root even with a leading slash
+//   (FileSelection.create strips it) and may not leave the root with `..`
+//   (FileSelection.checkBackPaths; Dromedar never allows access outside);
+// - cp, sys and information_schema hold no data files: 0 bytes.
+import { resolve as resolvePath } from 'node:path';
+import type { Workspace } from '../storage/dfs.js';
+import type { DirCondition, TableRef } from '../sql/types.js';
+import { DromedarError } from '../util/errors.js';
+
+const METADATA_PLUGINS = new Set(['cp', 'sys', 'information_schema']);
+
+export type Target =
+  | { kind: 'metadata'; name: string; plugin: string }
+  | { kind: 'files'; name: string; plugin: 'dfs'; workspace: string; path: string; dirs: DirCondition[] };
+
+type Schema = { plugin: string; workspace: Workspace | null };
+
+/** The default schema's path ('dfs.data', '`dfs`.`data`'); [] when none. Throws when unknown. */
+export function defaultSchemaPath(text: string | undefined, workspaces: Map<string, Workspace>): string[] {
+  const path = (text ?? '').replaceAll('`', '').split('.').map((s) => s.trim()).filter((s) => s !== '');
+  if (path.length > 0 && !schemaAt(path, workspaces)) {
+    throw new DromedarError('unknown_schema', `defaultSchema ${text} is not a known schema; ${known(workspaces)}`, 400);
+  }
+  return path;
+}
+
+export function resolveTarget(ref: TableRef, defaultSchema: string[], workspaces: Map<string, Workspace>): Target {
+  const candidates = defaultSchema.length > 0 ? [[...defaultSchema, ...ref.schema], ref.schema] : [ref.schema];
+  for (const path of candidates) {
+    const schema = schemaAt(path, workspaces);
+    if (schema) return target(schema, path, ref);
+  }
+  throw unknownSchema(ref, defaultSchema, workspaces);
+}
+
+function schemaAt(path: string[], workspaces: Map<string, Workspace>): Schema | null {
+  const [first, ...rest] = path;
+  const plugin = first?.toLowerCase();
+  if (plugin && METADATA_PLUGINS.has(plugin)) return rest.length <= 1 ? { plugin, workspace: null } : null;
+  if (plugin !== 'dfs' || rest.length > 1) return null;
+  const workspace = findWorkspace(rest[0] ?? 'default', workspaces);
+  return workspace ? { plugin, workspace } : null;
+}
+
+function findWorkspace(name: string, workspaces: Map<string, Workspace>): Workspace | null {
+  const exact = workspaces.get(name);
+  if (exact) return exact;
+  const lower = name.toLowerCase();
+  return [...workspaces.values()].find((w) => w.name.toLowerCase() === lower) ?? null;
+}
+
+function target(schema: Schema, path: string[], ref: TableRef): Target {
+  if (!schema.workspace) {
+    return { kind: 'metadata', name: `${path.join('.')}.\`${ref.table}\``, plugin: schema.plugin };
+  }
+  const ws = schema.workspace;
+  return {
+    kind: 'files',
+    name: `dfs.${ws.name}.\`${ref.table}\``,
+    plugin: 'dfs',
+    workspace: ws.name,
+    path: pathInWorkspace(ws, ref.table),
+    dirs: ref.dirs,
+  };
+}
+
+/** The absolute path of a table path in a workspace; refuses paths that leave it. */
+export function pathInWorkspace(ws: Workspace, table: string): string {
+  const path = resolvePath(ws.root, table.replace(/^\/+/, ''));
+  const inside = ws.root.endsWith('/') ? ws.root : `${ws.root}/`;
+  if (path !== ws.root && !path.startsWith(inside)) {
+    throw new DromedarError(
+      'path_outside_workspace',
+      `path ${table} in workspace dfs.${ws.name} leads outside the workspace root; paths with .. must stay under it`,
+      403,
+    );
+  }
+  return path;
+}
+
+function unknownSchema(ref: TableRef, defaultSchema: string[], workspaces: Map<string, Workspace>): DromedarError {
+  const table = `\`${ref.table}\``;
+  const tried = defaultSchema.length > 0 ? ` (looked under ${defaultSchema.join('.')} and from the root)` : '';
+  let message: string;
+  if (ref.schema.length === 0 && defaultSchema.length === 0) {
+    message = `table ${table} names no schema: write dfs.<workspace>.${table} or send a defaultSchema`;
+  } else if (ref.schema[0]?.toLowerCase() === 'dfs' && ref.schema.length === 2) {
+    message = `unknown workspace ${ref.schema[1]} in dfs for table ${table}${tried}; ${known(workspaces)}`;
+  } else {
+    message = `unknown schema ${ref.schema.join('.') || '(none)'} for table ${table}${tried}; ${known(workspaces)}`;
+  }
+  return new DromedarError('unknown_schema', message, 400);
+}
+
+function known(workspaces: Map<string, Workspace>): string {
+  const names = [...workspaces.keys()].sort().map((w) => `dfs.${w}`);
+  return `known schemas: dfs, ${names.join(', ')}, cp, sys, information_schema`;
+}
