@@ -13,6 +13,12 @@ interface DrillResult {
   errorMessage?: string;
 }
 
+/** The gateway's bearer token from DROMEDAR_TOKEN, when set (server.auth.tokens on the gateway). */
+function authHeaders(): Record<string, string> {
+  const token = process.env.DROMEDAR_TOKEN?.trim();
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export async function queryGateway(url: string, sql: string, options: { qsf?: number | undefined; defaultSchema?: string | undefined; format?: string | undefined }): Promise<number> {
   const format = options.format ?? (process.stdout.isTTY ? 'table' : 'json');
   if (!['table', 'json', 'csv'].includes(format)) throw new DromedarError('usage', `--format must be table, json or csv (got '${format}')`);
@@ -21,7 +27,7 @@ export async function queryGateway(url: string, sql: string, options: { qsf?: nu
   try {
     res = await request(`${url}/query`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authHeaders() },
       body: JSON.stringify({ sql, qsf: options.qsf, defaultSchema: options.defaultSchema }),
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -37,7 +43,7 @@ export async function queryGateway(url: string, sql: string, options: { qsf?: nu
   const h = res.headers;
   process.stderr.write(
     `sized: ${mib(Number(h['dromedar-dataset-bytes']))} read at QSF ${h['dromedar-qsf']} -> ${h['dromedar-drillbits']} Drillbit(s)` +
-      `${h['dromedar-parsed'] === 'false' ? ' (SQL not parsed: minimum size)' : ''}; ${h['server-timing']}\n`,
+      `${h['dromedar-parsed'] === 'false' ? ' (read by the fallback extractor: no pruning)' : ''}; ${h['server-timing']}\n`,
   );
   if (result.queryState !== 'COMPLETED') {
     throw new DromedarError('query_failed', `Drill: query ${result.queryState ?? 'failed'}: ${(result.errorMessage ?? 'no message').split('\n')[0]}`);
@@ -51,10 +57,13 @@ function render(result: DrillResult, format: string, raw: string): string {
   const rows = result.rows ?? [];
   if (format === 'json') return raw.endsWith('\n') ? raw : raw + '\n';
   if (format === 'csv') return [columns, ...rows.map((r) => columns.map((c) => r[c]))].map((line) => line.map(csvCell).join(',')).join('\n') + '\n';
-  const table = new Table({ head: columns });
+  const table = new Table({ head: columns, style: PLAIN });
   for (const row of rows) table.push(columns.map((c) => cell(row[c])));
   return `${table.toString()}\n${rows.length} row(s)\n`;
 }
+
+// No colours: output is often piped or logged.
+const PLAIN = { head: [], border: [] };
 
 function cell(value: unknown): string {
   return value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
@@ -72,7 +81,7 @@ function watchProgress(url: string): { stop(): void } {
   const started = Date.now();
   const timer = setInterval(async () => {
     try {
-      const res = await request(`${url}/v1/cluster`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+      const res = await request(`${url}/v1/cluster`, { headers: authHeaders(), headersTimeout: 2_000, bodyTimeout: 2_000 });
       const cluster = (await res.body.json()) as { desired: number; queued: number; drillbits: { state: string }[] };
       if (cluster.queued === 0) return;
       const online = cluster.drillbits.filter((b) => b.state === 'ONLINE').length;
@@ -95,7 +104,7 @@ function watchProgress(url: string): { stop(): void } {
 export async function printStatus(url: string): Promise<number> {
   let cluster;
   try {
-    const res = await request(`${url}/v1/cluster`, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+    const res = await request(`${url}/v1/cluster`, { headers: authHeaders(), headersTimeout: 5_000, bodyTimeout: 5_000 });
     if (res.statusCode !== 200) throw new Error(errorText(await res.body.text(), res.statusCode));
     cluster = (await res.body.json()) as {
       desired: number;
@@ -108,7 +117,7 @@ export async function printStatus(url: string): Promise<number> {
     throw new DromedarError('unreachable', `no gateway answering at ${url} (${describe(err)}); start one with 'dromedar up'`);
   }
   console.log(`gateway ${url}: desired ${cluster.desired} Drillbit(s), ${cluster.running} running and ${cluster.queued} waiting queries`);
-  const bits = new Table({ head: ['id', 'address', 'http', 'user', 'state'] });
+  const bits = new Table({ head: ['id', 'address', 'http', 'user', 'state'], style: PLAIN });
   for (const b of cluster.drillbits) bits.push([b.id, b.address, b.httpPort, b.userPort, b.state]);
   console.log(cluster.drillbits.length ? bits.toString() : '(no Drillbits running)');
   for (const e of cluster.events.slice(-10)) console.log(`${e.at}  ${e.from} -> ${e.to}  ${e.reason}`);
@@ -122,9 +131,9 @@ export async function planLocally(config: Config, sql: string, options: { qsf?: 
 }
 
 function describePlan(plan: Plan): string {
-  const table = new Table({ head: ['target', 'plugin', 'workspace', 'path', 'files', 'size'] });
+  const table = new Table({ head: ['target', 'plugin', 'workspace', 'path', 'files', 'size'], style: PLAIN });
   for (const t of plan.targets) table.push([t.name, t.plugin, t.workspace ?? '', t.path ?? '', t.files, t.missing ? 'missing' : mib(t.bytes)]);
-  const parsed = plan.parsed ? '' : ' (SQL not parsed: minimum size)';
+  const parsed = plan.parsed ? '' : ' (read by the fallback extractor: no pruning)';
   return `${table.toString()}\n${mib(plan.bytes)} at QSF ${plan.qsf} -> ${plan.drillbits} Drillbit(s)${parsed}`;
 }
 

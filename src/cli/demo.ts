@@ -23,7 +23,7 @@ export async function runDemo(config: Config, options: { sizeMiB: number }): Pro
   const gateway = await Gateway.start({ ...config, server: { ...config.server, port: 0 } }, { log: createLogger('warn') });
   installExitGuard(gateway);
   try {
-    const sql = 'SELECT dir0 AS `year`, COUNT(*) AS trips, ROUND(AVG(CAST(fare AS DOUBLE)), 2) AS avg_fare FROM dfs.data.`demo/trips` GROUP BY dir0 ORDER BY dir0';
+    const sql = 'SELECT dir0 AS yr, COUNT(*) AS trips, ROUND(AVG(CAST(fare AS DOUBLE)), 2) AS avg_fare FROM dfs.data.`demo/trips` GROUP BY dir0 ORDER BY dir0';
     say(`4/5 a query over all ${mib(dataset.bytes)}: the gateway sizes it and starts the Drillbits it needs\n${sql}`);
     await queryGateway(gateway.url, sql, { format: 'table' });
 

@@ -84,6 +84,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
   if (env.DROMEDAR_HOME) set(['home'], env.DROMEDAR_HOME);
   if (env.DROMEDAR_DATA_DIR) set(['dataDir'], env.DROMEDAR_DATA_DIR);
   if (env.DROMEDAR_HOST) set(['server', 'host'], env.DROMEDAR_HOST);
+  // Only a non-empty list replaces the file's tokens: a stray "," must not switch auth off.
+  const tokens = (env.DROMEDAR_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  if (tokens.length > 0) set(['server', 'auth', 'tokens'], tokens);
   number('DROMEDAR_PORT', ['server', 'port']);
   number('DROMEDAR_QSF', ['sizing', 'qsf']);
   number('DROMEDAR_MIN_DRILLBITS', ['pool', 'minDrillbits']);

@@ -90,6 +90,8 @@ export const configSchema = z.object({
           directMemory: memory.default('1536M'),
           jvmOptions: z.array(z.string()).default([]),
           zookeeperPort: z.number().int().min(0).max(65535).default(0),
+          // Drillbits an earlier (crashed) gateway left running: take them over, or stop them.
+          leftovers: z.enum(['adopt', 'reap']).default('adopt'),
         })
         .prefault({}),
       // Drillbits as tasks of one Marathon app (src/schedulers/marathon/); see marathon/README.md.

@@ -1,27 +1,119 @@
 // Drill's REST API, served by the gateway so that Drill REST clients and BI tools
-// work pointed at it unchanged. Reads pass through to a Drillbit (starting one if
-// none is up); Drill's admin endpoints are not reachable through the gateway.
-import { Hono } from 'hono';
+// work pointed at it unchanged. A strict allow-list: POST /query.json (sized like
+// POST /query) and a few reads, each forwarded to a fixed path on a Drillbit — a
+// client's path is never forwarded. Every other Drill endpoint (graceful shutdown,
+// storage and option changes, query cancel, logs) is refused however it is spelled.
+import type { Context } from 'hono';
+import { z } from 'zod';
 import { DrillClient } from '../drill/client.js';
 import { DromedarError } from '../util/errors.js';
 import { readDrillInput } from './input.js';
+import { errors, type ApiRoutes } from './openapi.js';
 import { runQuery, type QueryDeps } from './query.js';
+import { decisionHeaders, drillQueryBody, drillResult } from './schemas.js';
 
-const READ_ONLY = ['/status', '/status.json', '/cluster.json', '/storage.json', '/options.json', '/profiles.json'];
-const ADMIN = /^\/(gracefulShutdown|shutdown|quiescent|storage\/|option\/|options\/|credentials\/|profiles\/cancel\/)/;
+const READS = [
+  { path: '/status', summary: "Drill's status page (HTML)", type: 'text/html' },
+  { path: '/status.json', summary: "Drill's status", type: 'application/json' },
+  { path: '/cluster.json', summary: 'the Drillbits as Drill sees them', type: 'application/json' },
+  { path: '/storage.json', summary: "Drill's storage plugins (read only)", type: 'application/json' },
+  { path: '/options.json', summary: "Drill's options (read only)", type: 'application/json' },
+  { path: '/profiles.json', summary: 'running and recent queries', type: 'application/json' },
+] as const;
 
-export function drillCompatRoutes(deps: QueryDeps): Hono {
-  const app = new Hono();
-  app.post('/query.json', async (c) => runQuery(c, deps, await readDrillInput(c, deps.qsf.bounds)));
-  for (const path of READ_ONLY) app.get(path, (c) => passThrough(deps, path, c.req.raw.signal));
-  app.get('/profiles/:id{[\\w-]+\\.json}', (c) => passThrough(deps, `/profiles/${c.req.param('id')}`, c.req.raw.signal));
-  app.all('*', (c, next) => {
-    if (ADMIN.test(c.req.path)) {
-      throw new DromedarError('forbidden', `Drill's admin endpoint ${c.req.path} is not reachable through Dromedar`, 403);
-    }
-    return next();
-  });
-  return app;
+// Drill's query ids are lowercase UUIDs (QueryIdHelper.getQueryId).
+const PROFILE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/;
+
+// First path segments (lowercase, without .json) of Drill's REST and web endpoints.
+const DRILL_NAMES = new Set([
+  'gracefulshutdown', 'shutdown', 'quiescent', 'storage', 'option', 'options', 'credentials', 'profiles', 'logs', 'log',
+  'status', 'cluster', 'queriescount', 'portnum', 'state', 'statenames', 'metrics',
+]);
+
+const passThroughErrors = errors(502, 503, 504);
+
+export function drillCompatRoutes(api: ApiRoutes, deps: QueryDeps): void {
+  api.add(
+    {
+      method: 'post',
+      path: '/query.json',
+      tag: 'drill',
+      summary: "Drill's query endpoint, sized and scaled like POST /query",
+      description: "Drill's request and response shapes, so pydrill, sqlalchemy-drill and curl scripts work unchanged. Errors also carry Drill's `errorMessage`.",
+      request: { body: { content: { 'application/json': drillQueryBody } } },
+      responses: {
+        200: { description: "Drill's answer, streamed (Drill's own query errors too: queryState FAILED)", headers: decisionHeaders, content: { 'application/json': drillResult } },
+        ...errors(400, 403, 413, 415, 502, 503, 504),
+      },
+    },
+    async (c) => {
+      const input = await readDrillInput(c, deps.qsf.bounds);
+      // A physical or logical plan names its storage itself: no workspace confines it.
+      if (input.queryType.toUpperCase() !== 'SQL') {
+        throw new DromedarError('forbidden', `queryType ${JSON.stringify(input.queryType.slice(0, 20))} is not accepted through Dromedar: only SQL`, 403);
+      }
+      return runQuery(c, deps, input);
+    },
+  );
+  for (const read of READS) {
+    const spec = { method: 'get', path: read.path, tag: 'drill', summary: read.summary, responses: { 200: { description: "Drill's answer", content: { [read.type]: z.unknown() } }, ...passThroughErrors } } as const;
+    api.add(spec, (c) => passThrough(deps, read.path, c.req.raw.signal));
+  }
+  api.add(
+    {
+      method: 'get',
+      path: '/profiles/{profile}',
+      tag: 'drill',
+      summary: "one query's profile: /profiles/<queryId>.json",
+      request: { params: z.object({ profile: z.string().regex(PROFILE).describe("Drill's query id followed by .json") }) },
+      responses: {
+        200: { description: "Drill's answer", content: { 'application/json': z.unknown() } },
+        ...passThroughErrors,
+        403: { ...errors(403)[403]!, description: "not a query id: Drill's other /profiles endpoints (cancel) are not reachable" },
+      },
+    },
+    // The pattern admitted only a query id and .json: the forwarded path is that, no more.
+    (c) => passThrough(deps, `/profiles/${c.req.param('profile')}`, c.req.raw.signal),
+  );
+}
+
+/** For a request no route took: 403 when it names a Drill endpoint (however spelled), else null. */
+export function drillEndpointRefusal(c: Context): DromedarError | null {
+  const path = canonicalPath(c.req.path);
+  const first = path.split('/')[1]?.replace(/\.json$/, '') ?? '';
+  if (!DRILL_NAMES.has(first)) return null;
+  const served = ['POST /query.json', ...READS.map((r) => `GET ${r.path}`), 'GET /profiles/<queryId>.json'].join(', ');
+  return new DromedarError('forbidden', `Drill's endpoint ${c.req.method} ${path.slice(0, 200)} is not reachable through Dromedar; of Drill's REST API it serves ${served}`, 403);
+}
+
+/**
+ * The path as a lenient server might read it: percent-decoded until stable, `\` as `/`,
+ * empty, `.` and `..` segments resolved, `;params` dropped, lower case. Only used to
+ * recognise Drill's endpoints in disguise, never to route.
+ */
+export function canonicalPath(path: string): string {
+  let decoded = path;
+  for (let i = 0; i < 5; i++) {
+    const next = safeDecode(decoded);
+    if (next === decoded) break;
+    decoded = next;
+  }
+  const segments: string[] = [];
+  for (const raw of decoded.toLowerCase().split(/[/\\]+/)) {
+    const segment = raw.split(';')[0]!.trim();
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join('/')}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 async function passThrough(deps: QueryDeps, path: string, signal: AbortSignal): Promise<Response> {
@@ -29,6 +121,11 @@ async function passThrough(deps: QueryDeps, path: string, signal: AbortSignal): 
   try {
     const res = await DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort).stream('GET', path);
     const body = Buffer.from(await res.body.arrayBuffer());
+    // Drill's 500s are not JSON (e.g. an unknown profile: "{ 'message' : ... }"): ours are.
+    if (res.status >= 500) {
+      const said = body.subarray(0, 200).toString('utf8').replace(/\s+/g, ' ').trim();
+      throw new DromedarError('drill_error', `Drill answered ${res.status} to GET ${path}: ${said}`, 502);
+    }
     return new Response(body, { status: res.status, headers: { 'content-type': res.headers['content-type'] ?? 'application/json' } });
   } finally {
     lease.release();

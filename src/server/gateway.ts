@@ -1,7 +1,6 @@
 // Wires the parts into a running gateway: sizing (policy input), the pool (policy),
 // the scheduler (mechanism) and the HTTP app; and takes them down in order.
-import { serve, type ServerType } from '@hono/node-server';
-import type { Server } from 'node:http';
+import type { ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/load.js';
 import { PoolManager } from '../pool/pool.js';
@@ -11,7 +10,7 @@ import { DromedarError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { createApp } from './app.js';
 import { exposureWarning } from './auth.js';
-import { answerMalformedRequests } from './errors.js';
+import { createHttpServer } from './http-server.js';
 import { QsfSetting } from './qsf.js';
 
 export interface GatewayOptions {
@@ -49,7 +48,6 @@ export class Gateway {
     const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
     const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth });
     const server = await listen(app.fetch, config.server.host, config.server.port);
-    answerMalformedRequests(server as Server);
     pool.start();
     const gateway = new Gateway(config, scheduler, pool, qsf, sizer, server, log);
     say(`Dromedar listening on ${gateway.url} (scheduler ${scheduler.kind}, max ${maxDrillbits} Drillbits)`);
@@ -82,7 +80,7 @@ export class Gateway {
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, host: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    const server = createHttpServer(fetch, host).listen(port, host, () => resolve(server));
     server.once('error', (err: NodeJS.ErrnoException) => {
       const message = err.code === 'EADDRINUSE' ? `port ${port} on ${host} is already taken: set server.port, DROMEDAR_PORT or --port` : `cannot listen on ${host}:${port}: ${err.message}`;
       reject(new DromedarError('listen_failed', message));

@@ -9,6 +9,7 @@ import type { Lease, PoolManager, Progress } from '../pool/pool.js';
 import type { Plan, Sizer } from '../sizing/index.js';
 import { DromedarError } from '../util/errors.js';
 import type { QueryInput } from './input.js';
+import { checkStatement } from './policy.js';
 import type { QsfSetting } from './qsf.js';
 
 export interface QueryDeps {
@@ -38,6 +39,7 @@ interface Head {
 
 export async function runQuery(c: Context, deps: QueryDeps, input: QueryInput & { queryType?: string }, onProgress?: Progress): Promise<Response> {
   const t0 = performance.now();
+  checkStatement(input.sql);
   const plan = await deps.sizer.plan(input.sql, { qsf: input.qsf ?? deps.qsf.value, defaultSchema: input.defaultSchema });
   const t1 = performance.now();
   const retries = isReadOnly(input) ? deps.retries : 0;

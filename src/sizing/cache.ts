@@ -4,7 +4,7 @@
 // directory, not per file) finds new and deleted files. A file rewritten in place
 // keeps its directory's mtime: such a change shows when the TTL ends.
 import { LRUCache } from 'lru-cache';
-import { scan, type Listing, type Probe } from './scan.js';
+import { scan, type Confine, type Listing, type Probe } from './scan.js';
 
 // A change within the same tick of a coarse file system clock (1-4 ms locally,
 // up to 1 s on some NFS servers) leaves the mtime as it was. A listing of a
@@ -30,6 +30,7 @@ export class Listings {
   constructor(
     private readonly probe: Probe,
     options: CacheOptions,
+    private readonly confine?: Confine,
   ) {
     this.cache = options.ttlMs > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries, ttl: options.ttlMs }) : null;
   }
@@ -48,7 +49,7 @@ export class Listings {
 
   private async load(path: string): Promise<Listing> {
     const startedAt = Date.now();
-    const { listing, deps, newestMtimeMs } = await scan(path, this.probe);
+    const { listing, deps, newestMtimeMs } = await scan(path, this.probe, this.confine);
     if (newestMtimeMs < startedAt - RACY_WINDOW_MS) this.cache?.set(path, { listing, deps });
     else this.cache?.delete(path);
     return listing;

@@ -27,15 +27,86 @@ export function expandBraces(pattern: string): string[] {
   return out;
 }
 
-/** A matcher for one path segment, or null when the segment has no glob characters. */
-export function segmentMatcher(segment: string): RegExp | null {
+/** Matches one path segment (a file or folder name) against a glob. */
+export interface SegmentMatcher {
+  test(name: string): boolean;
+}
+
+/**
+ * A matcher for one path segment, or null when the segment has no glob characters.
+ * The segment is split at its `*`s into pieces that each match a fixed number of
+ * characters, found left to right: linear in the name, where a regular expression of
+ * `.*`s backtracks exponentially on names like `*a*a*a*a*x`.
+ */
+export function segmentMatcher(segment: string): SegmentMatcher | null {
   if (!/[*?[]/.test(segment.replace(/\\./g, ''))) return null;
-  const regex = globToRegex(segment);
+  const pieces = splitStars(segment).map(compilePiece);
+  return { test: (name) => matchPieces(pieces, name) };
+}
+
+interface Piece {
+  regex: RegExp;
+  length: number;
+}
+
+function compilePiece(glob: string): Piece {
+  const { regex, length } = globToRegex(glob);
   try {
-    return new RegExp(`^${regex}$`);
+    return { regex: new RegExp(regex, 'y'), length };
   } catch {
-    throw invalidGlob(segment, 'bad character class');
+    throw invalidGlob(glob, 'bad character class');
   }
+}
+
+function matchPieces(pieces: Piece[], name: string): boolean {
+  const at = (piece: Piece, index: number) => {
+    piece.regex.lastIndex = index;
+    return index >= 0 && index + piece.length <= name.length && piece.regex.test(name);
+  };
+  const first = pieces[0]!;
+  const last = pieces[pieces.length - 1]!;
+  if (pieces.length === 1) return name.length === first.length && at(first, 0);
+  if (!at(first, 0)) return false;
+  let pos = first.length;
+  const end = name.length - last.length;
+  for (const piece of pieces.slice(1, -1)) {
+    let found = -1;
+    for (let i = pos; i + piece.length <= end; i++) {
+      if (at(piece, i)) {
+        found = i;
+        break;
+      }
+    }
+    if (found < 0) return false;
+    pos = found + piece.length;
+  }
+  return pos <= end && at(last, end);
+}
+
+// The glob split at `*`s outside character classes and escapes.
+function splitStars(glob: string): string[] {
+  const pieces: string[] = [];
+  let current = '';
+  let inSet = false;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '\\' && i + 1 < glob.length) {
+      current += c + glob[++i];
+    } else if (inSet) {
+      current += c;
+      inSet = c !== ']';
+    } else if (c === '[') {
+      current += c;
+      inSet = true;
+    } else if (c === '*') {
+      pieces.push(current);
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  pieces.push(current);
+  return pieces;
 }
 
 /** A segment without glob characters, escapes removed. */
@@ -43,14 +114,17 @@ export function unescapeSegment(segment: string): string {
   return segment.replace(/\\(.)/g, '$1');
 }
 
-// Hadoop's GlobPattern.set, for one segment after brace expansion.
-function globToRegex(glob: string): string {
+// Hadoop's GlobPattern.set, for one star-free piece of a segment: every element
+// (character, escape, class, `?`) matches exactly one character.
+function globToRegex(glob: string): { regex: string; length: number } {
   let regex = '';
+  let length = 0;
   let inSet = false;
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '\\' && i + 1 < glob.length) {
       regex += escapeRegex(glob[++i]!);
+      length++;
     } else if (inSet) {
       // [!a] is [^a]; everything else in a class is taken as written.
       regex += c === '!' && glob[i - 1] === '[' ? '^' : c;
@@ -58,12 +132,14 @@ function globToRegex(glob: string): string {
     } else if (c === '[') {
       regex += c;
       inSet = true;
+      length++;
     } else {
-      regex += c === '*' ? '.*' : c === '?' ? '.' : escapeRegex(c);
+      regex += c === '?' ? '.' : escapeRegex(c);
+      length++;
     }
   }
   if (inSet) throw invalidGlob(glob, 'unclosed [');
-  return regex;
+  return { regex, length };
 }
 
 function escapeRegex(c: string): string {

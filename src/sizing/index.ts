@@ -9,7 +9,8 @@ import { DromedarError } from '../util/errors.js';
 import { Listings } from './cache.js';
 import { Limiter } from './limit.js';
 import { prune } from './prune.js';
-import { defaultSchemaPath, resolveTarget, type Target } from './resolve.js';
+import { defaultSchemaPath, isInside, resolveTarget, type Target } from './resolve.js';
+import { realpath } from 'node:fs/promises';
 import { drillbitsFor, parseQsf } from './qsf.js';
 import { Probe, type FileEntry } from './scan.js';
 
@@ -56,6 +57,7 @@ export class Sizer {
   private readonly workspaces: Map<string, Workspace>;
   private readonly listings: Listings;
   private readonly reader = new SqlReader();
+  private realRoots: Promise<string[]> | undefined;
 
   constructor(config: Pick<Config, 'dataDir' | 'storage' | 'sizing'>, bounds: { minDrillbits?: number; maxDrillbits?: number } = {}) {
     this.qsfBounds = { min: config.sizing.qsfMin, max: config.sizing.qsfMax };
@@ -63,7 +65,16 @@ export class Sizer {
     this.drillbitBounds = { min: bounds.minDrillbits ?? 1, max: bounds.maxDrillbits ?? Infinity };
     this.workspaces = workspaces(config);
     const probe = new Probe(new Limiter(FS_CONCURRENCY));
-    this.listings = new Listings(probe, { ttlMs: config.sizing.cacheTtlMs, maxEntries: config.sizing.cacheMaxEntries });
+    this.listings = new Listings(probe, { ttlMs: config.sizing.cacheTtlMs, maxEntries: config.sizing.cacheMaxEntries }, (path) => this.confine(path));
+  }
+
+  // A symbolic link inside a workspace may lead anywhere; Drill would follow it.
+  private async confine(path: string): Promise<void> {
+    const real = await realpath(path).catch(() => null);
+    if (real === null) return; // missing or a dangling link: nothing is read
+    this.realRoots ??= Promise.all([...this.workspaces.values()].map((w) => realpath(w.root).catch(() => w.root)));
+    if ((await this.realRoots).some((root) => isInside(real, root))) return;
+    throw new DromedarError('path_outside_workspace', `${path} leads (through a symbolic link) outside every dfs workspace`, 403);
   }
 
   async plan(sql: string, options: PlanOptions = {}): Promise<Plan> {

@@ -10,6 +10,7 @@ import { resolve as resolvePath } from 'node:path';
 import type { Workspace } from '../storage/dfs.js';
 import type { DirCondition, TableRef } from '../sql/types.js';
 import { DromedarError } from '../util/errors.js';
+import { expandBraces } from './glob.js';
 
 const METADATA_PLUGINS = new Set(['cp', 'sys', 'information_schema']);
 
@@ -71,8 +72,10 @@ function target(schema: Schema, path: string[], ref: TableRef): Target {
 /** The absolute path of a table path in a workspace; refuses paths that leave it. */
 export function pathInWorkspace(ws: Workspace, table: string): string {
   const path = resolvePath(ws.root, table.replace(/^\/+/, ''));
-  const inside = ws.root.endsWith('/') ? ws.root : `${ws.root}/`;
-  if (path !== ws.root && !path.startsWith(inside)) {
+  // Hadoop unescapes `\.` and expands `{a,b}` before it resolves a path, so `\.\./` and
+  // `{.,x}./` are `../` to Drill: check every literal form the pattern can take.
+  const literals = expandBraces(table).map((alt) => resolvePath(ws.root, alt.replace(/\\(.)/g, '$1').replace(/^\/+/, '')));
+  if (![path, ...literals].every((p) => isInside(p, ws.root))) {
     throw new DromedarError(
       'path_outside_workspace',
       `path ${table} in workspace dfs.${ws.name} leads outside the workspace root; paths with .. must stay under it`,
@@ -80,6 +83,10 @@ export function pathInWorkspace(ws: Workspace, table: string): string {
     );
   }
   return path;
+}
+
+export function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith('/') ? root : `${root}/`);
 }
 
 function unknownSchema(ref: TableRef, defaultSchema: string[], workspaces: Map<string, Workspace>): DromedarError {

@@ -9,9 +9,9 @@
 //   also drops a matched file with such a name.
 // Symbolic links are followed like Hadoop's local file system does; a directory
 // already seen (same device and inode) is not listed again, so loops end.
-import { readdir, stat, type Stats } from 'node:fs';
-import { basename, join } from 'node:path';
-import { expandBraces, hasGlob, segmentMatcher, unescapeSegment } from './glob.js';
+import { readdir, stat, type Dirent, type Stats } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { expandBraces, hasGlob, segmentMatcher, unescapeSegment, type SegmentMatcher } from './glob.js';
 import type { Limiter } from './limit.js';
 
 export interface FileEntry {
@@ -84,6 +84,18 @@ export class Probe {
     );
   }
 
+  /** Entries with their types (symbolic links show as such); null when unreadable. */
+  readdirTyped(path: string): Promise<Dirent[] | null> {
+    return new Promise((resolve) =>
+      this.limiter.schedule((done) =>
+        call<Dirent[]>((p, cb) => readdir(p, { withFileTypes: true }, cb), path, (entries) => {
+          done();
+          resolve(entries);
+        }),
+      ),
+    );
+  }
+
   async signature(path: string): Promise<string | null> {
     return signatureOf(await this.stat(path));
   }
@@ -104,8 +116,14 @@ export function signatureOf(st: Stats | null): string | null {
   return st ? `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}` : null;
 }
 
-export function scan(pattern: string, probe: Probe): Promise<Scan> {
-  return new ScanRun(probe).run(pattern);
+/** Throws when a path (reached through a symbolic link) lies outside every workspace. */
+export type Confine = (path: string) => Promise<void>;
+
+// Up to this many matches each get their real path checked; past it, their folders do.
+const CONFINE_EACH = 1_000;
+
+export function scan(pattern: string, probe: Probe, confine: Confine = async () => {}): Promise<Scan> {
+  return new ScanRun(probe, confine).run(pattern);
 }
 
 /** Drill's FileSelection.handleWildCard: the selection root of a path. */
@@ -129,10 +147,17 @@ class ScanRun {
   private readonly seen = new Set<string>();
   private newestMtimeMs = 0;
 
-  constructor(private readonly probe: Probe) {}
+  constructor(
+    private readonly probe: Probe,
+    private readonly confine: Confine,
+  ) {}
 
   async run(pattern: string): Promise<Scan> {
     const matched = await this.matches(pattern);
+    // Drill follows symbolic links: what a path really is must stay inside a workspace.
+    const matchedPaths = [...matched.keys()];
+    const toCheck = matchedPaths.length <= CONFINE_EACH ? matchedPaths : [...new Set(matchedPaths.map((p) => dirname(p)))];
+    await Promise.all(toCheck.map((path) => this.confine(path)));
     const hasDirectories = [...matched.values()].some((st) => st.isDirectory());
     await Promise.all(
       [...matched].map(([path, st]) => {
@@ -175,7 +200,7 @@ class ScanRun {
     return found;
   }
 
-  private async matchIn(dir: string, matcher: RegExp): Promise<string[]> {
+  private async matchIn(dir: string, matcher: SegmentMatcher): Promise<string[]> {
     const st = await this.lookUp(dir);
     const entries = st?.isDirectory() ? await this.probe.readdir(dir) : null;
     return (entries ?? []).filter((name) => matcher.test(name)).map((name) => childPath(dir, name));
@@ -188,10 +213,13 @@ class ScanRun {
     this.seen.add(inode);
     // Signature taken before listing: a change during the listing shows as stale later.
     this.depend(dir, st);
-    const names = (await this.probe.readdir(dir)) ?? [];
+    const entries = (await this.probe.readdirTyped(dir)) ?? [];
+    const visible = entries.filter((entry) => !isHidden(entry.name));
+    await Promise.all(visible.filter((entry) => entry.isSymbolicLink()).map((entry) => this.confine(childPath(dir, entry.name))));
+    const names = visible.map((entry) => entry.name);
     const subdirectories: Array<Promise<void>> = [];
     await this.probe.statEach(
-      names.filter((name) => !isHidden(name)).map((name) => childPath(dir, name)),
+      names.map((name) => childPath(dir, name)),
       (path, entry) => {
         if (entry?.isDirectory()) subdirectories.push(this.walk(path, entry));
         else if (entry) this.files.push({ path, size: entry.size });

@@ -1,0 +1,103 @@
+// The shapes of requests and responses as the OpenAPI document shows them. These
+// describe, they do not validate: request parsing stays in input.ts (its zod schemas
+// are private; once it exports them, the request bodies here should be those).
+import { z } from 'zod';
+import type { QsfBounds } from './input.js';
+
+export const sqlText = z.string().min(1).describe('the SQL, Drill dialect (tables as dfs.<workspace>.`path`), at most 1 MiB');
+
+/** The QSF as a number within the configured bounds (query string, header). */
+export function qsfNumber(bounds: QsfBounds, where: string): z.ZodNumber {
+  return z.number().min(bounds.min).max(bounds.max).describe(`query-scale-factor for this request (MiB read per Drillbit), ${where}`);
+}
+
+/** JSON body of POST /query and POST /v1/plan. */
+export function queryBody(bounds: QsfBounds) {
+  return z.object({
+    sql: sqlText,
+    qsf: z
+      .union([qsfNumber(bounds, 'in the body'), z.string().describe('the same as a decimal string, e.g. "250"')])
+      .optional()
+      .describe('query-scale-factor for this query; wins over ?qsf= and Dromedar-QSF'),
+    defaultSchema: z.string().min(1).optional().describe('schema for unqualified tables, e.g. dfs.data'),
+    autoLimit: z.number().int().min(0).optional().describe("Drill's autoLimit: at most this many rows"),
+  });
+}
+
+/** ?qsf= and the Dromedar-QSF header, as POST /query and POST /v1/plan read them. */
+export function qsfParameters(bounds: QsfBounds) {
+  return {
+    query: z.object({ qsf: qsfNumber(bounds, 'from the query string').optional() }),
+    headers: z.object({ 'Dromedar-QSF': qsfNumber(bounds, 'from a header').optional() }),
+  };
+}
+
+/** Drill's own request body of POST /query.json. */
+export const drillQueryBody = z.object({
+  queryType: z.enum(['SQL']).default('SQL').describe("only SQL: Drill's PHYSICAL and LOGICAL plans can read any storage"),
+  query: sqlText,
+  autoLimit: z.union([z.number().int().min(0), z.string().regex(/^\d*$/)]).optional(),
+  defaultSchema: z.string().optional(),
+  userName: z.string().optional(),
+  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Drill session options for this query'),
+});
+
+/** Drill's answer to a query, as /query.json streams it. */
+export const drillResult = z.looseObject({
+  queryId: z.string().optional(),
+  columns: z.array(z.string()).optional(),
+  rows: z.array(z.record(z.string(), z.unknown())).optional(),
+  metadata: z.array(z.string()).optional(),
+  queryState: z.string().optional().describe('COMPLETED, or FAILED with errorMessage'),
+  attemptedAutoLimit: z.number().optional(),
+  errorMessage: z.string().optional(),
+});
+
+export const decisionHeaders = {
+  'Dromedar-Dataset-Bytes': { description: 'bytes the query reads, by file metadata', schema: z.string() },
+  'Dromedar-QSF': { description: 'the QSF the query was sized with', schema: z.string() },
+  'Dromedar-Drillbits': { description: 'the Drillbits the query was sized for', schema: z.string() },
+  'Dromedar-Parsed': { description: 'false when the SQL could not be parsed (minimum size)', schema: z.string() },
+  'Dromedar-Query-Id': { description: "Drill's query id", schema: z.string() },
+  'Server-Timing': { description: 'sizing, scale and drill durations', schema: z.string() },
+};
+
+export const plan = z.object({
+  targets: z.array(
+    z.object({
+      name: z.string(),
+      plugin: z.string(),
+      workspace: z.string().nullable(),
+      path: z.string().nullable(),
+      bytes: z.number(),
+      files: z.number(),
+      missing: z.boolean(),
+    }),
+  ),
+  bytes: z.number(),
+  qsf: z.number(),
+  drillbits: z.number().int(),
+  parsed: z.boolean(),
+});
+
+export const qsfValue = z.object({ qsf: z.number() });
+
+export function qsfUpdate(bounds: QsfBounds) {
+  return z.object({ qsf: z.union([qsfNumber(bounds, 'the new running default'), z.string().describe('the same as a decimal string')]) });
+}
+
+export const cluster = z.object({
+  desired: z.number().int(),
+  queued: z.number().int(),
+  running: z.number().int(),
+  drillbits: z.array(
+    z.object({
+      id: z.string(),
+      address: z.string(),
+      httpPort: z.number().int(),
+      userPort: z.number().int(),
+      state: z.enum(['STARTING', 'ONLINE', 'DRAINING', 'FAILED']),
+    }),
+  ),
+  events: z.array(z.object({ at: z.string(), from: z.number().int(), to: z.number().int(), reason: z.string() })),
+});
