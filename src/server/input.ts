@@ -78,13 +78,17 @@ export async function readDrillInput(c: Context, bounds: QsfBounds): Promise<Que
   };
 }
 
+// Every source present is validated, so a bad value is never silently ignored; the
+// body wins over the query string, which wins over the header.
 function qsfFrom(c: Context, fromBody: unknown, bounds: QsfBounds): number | undefined {
-  if (fromBody !== undefined) return parseQsf(fromBody, 'qsf', bounds);
   const query = c.req.query('qsf');
-  if (query !== undefined) return parseQsf(query, 'qsf (query string)', bounds);
   const header = c.req.header('dromedar-qsf');
-  if (header !== undefined) return parseQsf(header, 'Dromedar-QSF (header)', bounds);
-  return undefined;
+  const values = [
+    fromBody === undefined ? undefined : parseQsf(fromBody, 'qsf', bounds),
+    query === undefined ? undefined : parseQsf(query, 'qsf (query string)', bounds),
+    header === undefined ? undefined : parseQsf(header, 'Dromedar-QSF (header)', bounds),
+  ];
+  return values.find((v) => v !== undefined);
 }
 
 function requireSql(sql: string): string {
