@@ -5,12 +5,20 @@
 // lets Maven resolve drill-java-exec 1.22.0 with its runtime dependencies into
 // <dir>/jars: the same jars the distribution ships under jars/ and jars/3rdparty/.
 // Dromedar launches the JVM itself (src/drill/launch.ts), so no scripts are needed.
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { DromedarError } from '../util/errors.js';
-import { run, runVisible } from '../util/process.js';
+import { EmbeddedZooKeeper } from '../schedulers/local/zookeeper.js';
+import { DromedarError, describe } from '../util/errors.js';
+import { freePort } from '../util/net.js';
+import { tail } from '../util/files.js';
+import { isAlive, run, runVisible, signal, sleep, terminate, waitForExit } from '../util/process.js';
+import { DrillClient } from './client.js';
+import { CDS_ARCHIVE, CDS_STAMP, drillbitArgs, jarClasspath, logbackXml, type CdsStamp } from './launch.js';
 
 const MARKER = '.dromedar-install.json';
 const CORE_JAR = (version: string) => `drill-java-exec-${version}.jar`;
@@ -132,6 +140,7 @@ export async function installDrill(config: Pick<Config, 'home' | 'drill'>, log: 
     const problem = await validateHome(target, version, false);
     if (problem) throw new DromedarError('drill_corrupt', problem);
     log(`Drill ${version} is already installed at ${target}; nothing to do`);
+    await ensureCdsArchive({ home: target, java }, log);
     return { home: target, installed: false };
   }
   const mvn = await findMaven();
@@ -155,6 +164,7 @@ export async function installDrill(config: Pick<Config, 'home' | 'drill'>, log: 
     await mkdir(dirname(target), { recursive: true });
     await rename(staging, target);
     log(`installed Drill ${version} (${jars.length} jars) at ${target}`);
+    await ensureCdsArchive({ home: target, java }, log);
     return { home: target, installed: true };
   } catch (err) {
     await rm(staging, { recursive: true, force: true });
@@ -200,5 +210,173 @@ export async function installInfo(home: string): Promise<Record<string, unknown>
     return JSON.parse(await readFile(join(home, MARKER), 'utf8')) as Record<string, unknown>;
   } catch {
     return null;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The class-data archive (AppCDS) of an installation; launch.ts uses it.
+
+/** What an archive depends on: the JDK (path and build) and every jar (name, size, time). */
+async function cdsFingerprint(home: string, java: string): Promise<{ javaVersion: string; fingerprint: string }> {
+  const version = await run(java, ['-version']);
+  const javaVersion = (version.stderr + version.stdout).trim();
+  const hash = createHash('sha256').update(`${java}\n${javaVersion}\n`);
+  for (const sub of ['jars', 'jars/ext', 'jars/3rdparty', 'jars/classb']) {
+    const names = (await readdir(join(home, sub)).catch(() => [] as string[])).filter((n) => n.endsWith('.jar')).sort();
+    for (const name of names) {
+      const st = await stat(join(home, sub, name));
+      hash.update(`${sub}/${name}:${st.size}:${Math.floor(st.mtimeMs)}\n`);
+    }
+  }
+  return { javaVersion, fingerprint: hash.digest('hex') };
+}
+
+/** 'fresh' when the archive matches this JDK and these jars, 'missing' or 'stale' otherwise. */
+export async function cdsArchiveState(runtime: Pick<DrillRuntime, 'home' | 'java'>): Promise<'fresh' | 'missing' | 'stale'> {
+  let stamp: CdsStamp;
+  try {
+    stamp = JSON.parse(await readFile(join(runtime.home, CDS_STAMP), 'utf8')) as CdsStamp;
+  } catch {
+    return 'missing';
+  }
+  if (!existsSync(join(runtime.home, CDS_ARCHIVE))) return 'missing';
+  const now = await cdsFingerprint(runtime.home, runtime.java);
+  return stamp.java === runtime.java && stamp.fingerprint === now.fingerprint ? 'fresh' : 'stale';
+}
+
+/**
+ * Builds the class-data archive unless a fresh one is there. Never fails the caller:
+ * without an archive Drillbits start as before, only slower, so problems are logged.
+ */
+export async function ensureCdsArchive(runtime: Pick<DrillRuntime, 'home' | 'java'>, log: Logger, options: { force?: boolean } = {}): Promise<boolean> {
+  try {
+    const state = options.force ? 'stale' : await cdsArchiveState(runtime);
+    if (state === 'fresh') {
+      log(`the Drillbit class-data archive is up to date (${join(runtime.home, CDS_ARCHIVE)})`);
+      return true;
+    }
+    log(`${state === 'missing' ? 'building' : 'rebuilding'} the Drillbit class-data archive (AppCDS: one Drillbit starts, runs a few queries and stops; about a minute) ...`);
+    const stamp = await buildCdsArchive(runtime);
+    log(`class-data archive ready: ${join(runtime.home, CDS_ARCHIVE)} (${Math.round(stamp.bytes / 2 ** 20)} MiB, built in ${Math.round(stamp.buildMs / 1000)} s); Drillbits start faster with it`);
+    return true;
+  } catch (err) {
+    log(`warning: no class-data archive (${describe(err)}); Drillbits start without it, only slower. \`dromedar drill install\` tries again.`);
+    return false;
+  }
+}
+
+async function buildCdsArchive(runtime: Pick<DrillRuntime, 'home' | 'java'>): Promise<CdsStamp> {
+  const started = Date.now();
+  const { home, java } = runtime;
+  const work = await mkdtemp(join(tmpdir(), 'dromedar-cds-'));
+  const partial = join(home, `${CDS_ARCHIVE}.partial-${process.pid}`);
+  const zookeeper = new EmbeddedZooKeeper(join(work, 'zookeeper'), runtime, {});
+  let pid: number | undefined;
+  try {
+    const zkConnect = await zookeeper.start();
+    const bitDir = join(work, 'bit');
+    for (const sub of ['log', 'tmp', 'spill', 'data/trips/a', 'data/trips/b']) await mkdir(join(bitDir, sub), { recursive: true });
+    await writeFile(join(work, 'logback.xml'), logbackXml());
+    const ports = { user: await freePort(), control: await freePort(), data: await freePort(), http: await freePort() };
+    // Exactly a Drillbit's command line without an archive, but with Drill's jars alone on
+    // the classpath (the archive records it; Drillbits append their configuration folder),
+    // so the cluster settings come as system properties, which Drill reads too.
+    const args = drillbitArgs({ runtime, confDir: work, bitDir, host: '127.0.0.1', ports, heap: '1G', directMemory: '1536M', jvmOptions: [], cds: false });
+    const cp = args.indexOf('-cp');
+    args[cp + 1] = jarClasspath(home).join(':');
+    args.splice(
+      cp,
+      0,
+      `-XX:ArchiveClassesAtExit=${partial}`,
+      `-Dlogback.configurationFile=${join(work, 'logback.xml')}`,
+      `-Ddrill.exec.zk.connect=${zkConnect}`,
+      `-Ddrill.exec.cluster-id=dromedar-cds-${process.pid}`,
+      '-Ddrill.exec.allow_loopback_address_binding=true',
+      '-Ddrill.exec.udf.directory.fs=file:///',
+      `-Ddrill.exec.udf.directory.root=${join(work, 'udf')}`,
+      `-Ddrill.exec.sys.store.provider.local.path=${join(work, 'store')}`,
+    );
+    const out = openSync(join(bitDir, 'log', 'stdout.log'), 'a');
+    const child = spawn(java, args, { cwd: bitDir, env: { ...process.env, DRILL_HOME: bitDir, DRILL_LOG_DIR: join(bitDir, 'log'), MALLOC_ARENA_MAX: '4' }, stdio: ['ignore', out, out], detached: true });
+    closeSync(out);
+    child.unref();
+    pid = child.pid;
+    if (pid === undefined) throw new Error(`could not start ${java}`);
+    const drill = new DrillClient(`http://127.0.0.1:${ports.http}`, 10_000);
+    await waitUntilOnline(drill, pid, ports.user, bitDir, 300_000);
+    await trainingWorkload(drill, join(bitDir, 'data'));
+    // SIGTERM runs Drill's shutdown; the JVM writes the archive as it exits.
+    signal(pid, 'SIGTERM');
+    if (!(await waitForExit(pid, 300_000))) throw new Error('the training Drillbit did not exit within 5 minutes');
+    const written = await stat(partial).catch(() => null);
+    if (!written || written.size === 0) throw new Error(`the JVM wrote no archive; last output:\n${await tail(join(bitDir, 'log', 'stdout.log'), 5)}`);
+    await rename(partial, join(home, CDS_ARCHIVE));
+    const stamp: CdsStamp = { java, ...(await cdsFingerprint(home, java)), builtAt: new Date().toISOString(), buildMs: Date.now() - started, bytes: written.size };
+    await writeFile(join(home, CDS_STAMP), JSON.stringify(stamp, null, 2) + '\n');
+    return stamp;
+  } finally {
+    if (pid !== undefined && isAlive(pid)) await terminate(pid, 5_000);
+    await zookeeper.stop().catch(() => {});
+    await rm(partial, { force: true });
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function waitUntilOnline(drill: DrillClient, pid: number, userPort: number, bitDir: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const me = (await drill.cluster()).drillbits.find((d) => Number(d.userPort) === userPort);
+      if (me?.state === 'ONLINE') return;
+    } catch {
+      /* not serving HTTP yet */
+    }
+    if (!isAlive(pid)) throw new Error(`the training Drillbit exited during start-up:\n${await tail(join(bitDir, 'log', 'drillbit.log'), 10)}`);
+    if (Date.now() > deadline) throw new Error(`the training Drillbit was not ONLINE within ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+// What a Drillbit of Dromedar does early in its life, so those classes are archived
+// too: the REST endpoints the gateway calls, and queries over text, JSON and Parquet
+// with filters, aggregates, joins, sorts and directory columns. A query that fails
+// only leaves its classes out.
+async function trainingWorkload(drill: DrillClient, data: string): Promise<void> {
+  const rows = Array.from({ length: 2000 }, (_, i) => `${i},city${i % 7},${(i % 90) + 0.5}`);
+  await writeFile(join(data, 'trips', 'a', 'part-0.csvh'), `id,city,fare\n${rows.slice(0, 1000).join('\n')}\n`);
+  await writeFile(join(data, 'trips', 'b', 'part-0.csvh'), `id,city,fare\n${rows.slice(1000).join('\n')}\n`);
+  await writeFile(join(data, 'people.json'), Array.from({ length: 500 }, (_, i) => JSON.stringify({ id: i, name: `p${i}`, tags: [i % 3], address: { zip: 1000 + i } })).join('\n'));
+  const parquet = `dromedar_cds_${process.pid}_${Date.now()}`;
+  const trips = `dfs.\`${join(data, 'trips')}\``;
+  const queries = [
+    'SELECT * FROM sys.version',
+    'SELECT COUNT(*) AS n FROM sys.drillbits',
+    'SELECT * FROM INFORMATION_SCHEMA.`TABLES` LIMIT 5',
+    `SELECT * FROM ${trips} LIMIT 10`,
+    `SELECT dir0, city, COUNT(*) AS n, SUM(CAST(fare AS DOUBLE)) AS s, AVG(CAST(fare AS DOUBLE)) AS a FROM ${trips} WHERE CAST(id AS INT) > 10 GROUP BY dir0, city ORDER BY n DESC`,
+    `SELECT p.name, p.address.zip AS zip, t.city FROM dfs.\`${join(data, 'people.json')}\` p JOIN ${trips} t ON p.id = CAST(t.id AS INT) WHERE p.id < 100 ORDER BY p.name LIMIT 20`,
+    `SELECT COUNT(DISTINCT city) AS c, MIN(fare) AS lo, MAX(fare) AS hi FROM ${trips} WHERE dir0 = 'a'`,
+    `CREATE TABLE dfs.tmp.\`${parquet}\` AS SELECT CAST(id AS INT) AS id, city, CAST(fare AS DOUBLE) AS fare FROM ${trips}`,
+    `SELECT city, SUM(fare) AS s FROM dfs.tmp.\`${parquet}\` WHERE id BETWEEN 5 AND 1500 GROUP BY city ORDER BY city`,
+  ];
+  try {
+    for (const query of queries) {
+      try {
+        const res = await drill.query({ queryType: 'SQL', query });
+        await res.body.text();
+      } catch {
+        /* a failed training query only leaves its classes out */
+      }
+    }
+    for (const path of ['/status', '/status.json', '/cluster.json', '/queriesCount', '/profiles.json', '/options.json', '/storage.json']) {
+      try {
+        await (await drill.stream('GET', path)).body.text();
+      } catch {
+        /* same */
+      }
+    }
+  } finally {
+    // dfs.tmp is the /tmp workspace of Drill's bootstrap storage configuration.
+    await rm(join('/tmp', parquet), { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // How a Drillbit JVM is started: one place for the classpath, JVM flags and the
 // per-Drillbit settings, used by the local scheduler (as an argv) and by the
 // Marathon app definition (as a shell command with $PORT0.. placeholders).
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DrillRuntime } from './install.js';
 
@@ -19,14 +20,59 @@ export interface DrillbitLaunch {
   heap: string;
   directMemory: string;
   jvmOptions: string[];
+  /**
+   * Start from the installation's class-data archive when it has a valid one (see
+   * `cdsArchive`); default true. False gives exactly the command line of a Drillbit without it.
+   */
+  cds?: boolean;
 }
 
 export const DRILLBIT_MAIN = 'org.apache.drill.exec.server.Drillbit';
 export const GRACEFUL_SIGFILE = 'graceful';
 
+const JAR_DIRS = ['jars', 'jars/ext', 'jars/3rdparty', 'jars/classb'];
+
 /** Drill's classpath: site configuration first, then the jar folders of either layout. */
 export function classpath(home: string, confDir: string): string {
-  return [confDir, ...['jars', 'jars/ext', 'jars/3rdparty', 'jars/classb'].map((dir) => `${join(home, dir)}/*`)].join(':');
+  return [confDir, ...jarClasspath(home)].join(':');
+}
+
+/** Drill's jar folders as classpath wildcards (the JVM expands them). */
+export function jarClasspath(home: string): string[] {
+  return JAR_DIRS.map((dir) => `${join(home, dir)}/*`);
+}
+
+// Class data sharing (AppCDS): `dromedar drill install` starts one Drillbit with
+// -XX:ArchiveClassesAtExit, runs a few queries and stops it; the JVM writes the classes
+// it loaded, parsed and verified, into an archive that later Drillbits map instead of
+// loading ~15,000 classes from 250 jars again: about half the CPU of a start-up
+// (bench/README.md). The archive is valid for one JDK and one set of jars; the JVM checks
+// both (jar sizes and times, its own build) and quietly starts without it when they do
+// not match (-Xshare:auto, the default), so a stale archive costs speed, never a start.
+/** The archive, beside Drill's jars. */
+export const CDS_ARCHIVE = 'dromedar-drillbit.jsa';
+/** What the archive was built from (JDK, jar fingerprint), written after the archive. */
+export const CDS_STAMP = 'dromedar-drillbit.jsa.json';
+
+export interface CdsStamp {
+  java: string;
+  javaVersion: string;
+  fingerprint: string;
+  builtAt: string;
+  buildMs: number;
+  bytes: number;
+}
+
+/** The class-data archive of this runtime, when there is one built for its `java`; else null. */
+export function cdsArchive(runtime: Pick<DrillRuntime, 'home' | 'java'>): string | null {
+  const archive = join(runtime.home, CDS_ARCHIVE);
+  try {
+    const stamp = JSON.parse(readFileSync(join(runtime.home, CDS_STAMP), 'utf8')) as Partial<CdsStamp>;
+    if (stamp.java !== runtime.java || !existsSync(archive)) return null;
+  } catch {
+    return null;
+  }
+  return archive;
 }
 
 // Java 17 closes the JDK internals Drill (Netty, its allocator, Hadoop) reaches into.
@@ -69,15 +115,21 @@ export function drillbitArgs(launch: DrillbitLaunch): string[] {
     'drill.exec.tmp.directories.0': join(bitDir, 'tmp', 'drill'),
     'drill.exec.spill.directories.0': join(bitDir, 'spill'),
   };
+  // The archive records the classpath it was built with (Drill's jars) and is used only
+  // when the Drillbit's classpath starts with exactly those, so the site configuration
+  // folder goes last. (No Drill jar carries drill-override.conf, logback.xml or
+  // storage-plugins-override.conf, so the order changes no lookup.)
+  const archive = launch.cds === false ? null : cdsArchive(launch.runtime);
   return [
     ...memoryFlags(launch),
+    ...(archive ? [`-XX:SharedArchiveFile=${archive}`] : []),
     '-Ddrill.exec.enable-epoll=false',
     '-Djava.net.preferIPv4Stack=true',
     ...ADD_OPENS,
     ...Object.entries(props).map(([key, value]) => `-D${key}=${value}`),
     ...launch.jvmOptions,
     '-cp',
-    classpath(launch.runtime.home, launch.confDir),
+    archive ? [...jarClasspath(launch.runtime.home), launch.confDir].join(':') : classpath(launch.runtime.home, launch.confDir),
     DRILLBIT_MAIN,
   ];
 }

@@ -1,0 +1,63 @@
+// A gateway in a process of its own, so its memory and CPU are measured alone:
+//   node dist/bench/gateway-process.js '<config overrides as JSON>'
+// (or the overrides in DROMEDAR_BENCH_CONFIG). It starts Gateway with that
+// configuration, prints `DROMEDAR_URL=<url>` on stdout (and, when forked, sends
+// {type: 'ready', url, pid} over IPC), and logs as the gateway does by default
+// (pino JSON lines on stdout, level from DROMEDAR_LOG_LEVEL, info by default).
+// SIGTERM, SIGINT, an IPC {type: 'stop'} or the parent going away stop it: the
+// Drillbits and ZooKeeper it started stop with it. IPC {type: 'profile-start'} and
+// {type: 'profile-stop', file} take a CPU profile of the main thread in between
+// (V8's sampling profiler through node:inspector), answered with 'profile-started'
+// and 'profile-stopped'.
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { installExitGuard } from '../src/cli/up.js';
+import { loadConfig } from '../src/config/load.js';
+import { Gateway } from '../src/server/gateway.js';
+
+const raw = process.argv[2] ?? process.env.DROMEDAR_BENCH_CONFIG ?? '{}';
+const overrides = JSON.parse(raw) as Record<string, unknown>;
+const config = loadConfig({ env: {}, overrides });
+const gateway = await Gateway.start(config);
+installExitGuard(gateway);
+process.stdout.write(`DROMEDAR_URL=${gateway.url}\n`);
+process.send?.({ type: 'ready', url: gateway.url, pid: process.pid });
+
+let stopping = false;
+async function stop(stopDrillbits = true): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await gateway.stop({ drainMs: 2_000, stopDrillbits });
+  } finally {
+    process.send?.({ type: 'stopped' });
+    process.exit(0);
+  }
+}
+
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+process.on('disconnect', () => void stop());
+let session: Session | null = null;
+process.on('message', (message: { type?: string; stopDrillbits?: boolean; file?: string }) => {
+  if (message?.type === 'stop') void stop(message.stopDrillbits ?? true);
+  if (message?.type === 'profile-start') void profileStart();
+  if (message?.type === 'profile-stop' && message.file) void profileStop(message.file);
+});
+
+async function profileStart(): Promise<void> {
+  session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  await session.post('Profiler.start');
+  process.send?.({ type: 'profile-started' });
+}
+
+async function profileStop(file: string): Promise<void> {
+  const { profile } = await session!.post('Profiler.stop');
+  await writeFile(file, JSON.stringify(profile));
+  session!.disconnect();
+  session = null;
+  process.send?.({ type: 'profile-stopped', file });
+}
