@@ -9,16 +9,23 @@
 // {type: 'profile-stop', file} take a CPU profile of the main thread in between
 // (V8's sampling profiler through node:inspector), answered with 'profile-started'
 // and 'profile-stopped'.
+// DROMEDAR_BENCH_STATIC_DRILLBIT='{"host": ..., "httpPort": ..., "probe": true}' gives the
+// gateway a scheduler with that one, already running Drillbit instead of its own: for
+// what-if measurements against the same Drillbit ("probe": each list() asks the
+// Drillbit's /cluster.json, as the local scheduler does; false: answers from memory).
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { installExitGuard } from '../src/cli/up.js';
 import { loadConfig } from '../src/config/load.js';
+import { DrillClient } from '../src/drill/client.js';
+import type { Drillbit, Scheduler } from '../src/schedulers/scheduler.js';
 import { Gateway } from '../src/server/gateway.js';
 
 const raw = process.argv[2] ?? process.env.DROMEDAR_BENCH_CONFIG ?? '{}';
 const overrides = JSON.parse(raw) as Record<string, unknown>;
 const config = loadConfig({ env: {}, overrides });
-const gateway = await Gateway.start(config);
+const staticBit = process.env.DROMEDAR_BENCH_STATIC_DRILLBIT ? (JSON.parse(process.env.DROMEDAR_BENCH_STATIC_DRILLBIT) as { host: string; httpPort: number; probe: boolean }) : null;
+const gateway = await Gateway.start(config, staticBit ? { scheduler: staticScheduler(staticBit) } : {});
 installExitGuard(gateway);
 process.stdout.write(`DROMEDAR_URL=${gateway.url}\n`);
 process.send?.({ type: 'ready', url: gateway.url, pid: process.pid });
@@ -60,4 +67,22 @@ async function profileStop(file: string): Promise<void> {
   session!.disconnect();
   session = null;
   process.send?.({ type: 'profile-stopped', file });
+}
+
+function staticScheduler(bit: { host: string; httpPort: number; probe: boolean }): Scheduler {
+  const drillbit: Drillbit = { id: 'static-1', host: bit.host, userPort: 0, controlPort: 0, dataPort: 0, httpPort: bit.httpPort, state: 'ONLINE', startedAt: Date.now() };
+  const drill = new DrillClient(`http://${bit.host}:${bit.httpPort}`, 2_000);
+  return {
+    kind: 'static',
+    capacity: 1,
+    start: async () => {},
+    list: async () => {
+      if (bit.probe) await drill.cluster().catch(() => null);
+      return [drillbit];
+    },
+    scaleTo: async () => {},
+    drain: async () => {},
+    remove: async () => {},
+    stop: async () => {},
+  };
 }

@@ -69,20 +69,31 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   const machine = machineInfo(runtime.java);
   log(`${args.smoke ? 'smoke' : 'full'} run of ${selected.map((b) => b.name).join(', ')}; results in ${outDir}; work folder ${workDir}`);
 
+  const results: BenchResult[] = [];
   let interrupted = false;
-  const onSignal = () => {
+  const finish = async (problems: string[]) => {
+    const all = { smoke: args.smoke, command: `node dist/bench/run.js ${argv.join(' ')}`.trim(), finishedAt: new Date().toISOString(), machine, problems, results };
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify(all, null, 2) + '\n');
+    writeFileSync(join(outDir, 'summary.md'), renderSummary(all));
+    if (!args.keep) rmSync(workDir, { recursive: true, force: true });
+    else log(`work folder kept: ${workDir}`);
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    log('interrupted: stopping everything started (again to force)');
-    void ctx.close().finally(() => process.exit(130));
+    log(`${signal}: stopping everything started, writing what was measured (again to force)`);
+    void ctx
+      .close()
+      .then((problems) => finish([`interrupted by ${signal}`, ...problems]))
+      .finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const results: BenchResult[] = [];
   let failed = 0;
   try {
     for (const bench of selected) {
+      if (interrupted) break;
       log(`== ${bench.name}: ${bench.title}`);
       const watch = new LoadWatch(() => ctx.pids());
       const started = Date.now();
@@ -114,18 +125,15 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       log(`${bench.name} done in ${Math.round(result.durationMs / 1000)} s${result.error ? ' (FAILED)' : ''}`);
     }
   } finally {
+    if (interrupted) await new Promise(() => {}); // the signal handler finishes and exits
     const problems = await ctx.close();
     for (const p of problems) log(p);
-    const all = { smoke: args.smoke, command: `node dist/bench/run.js ${argv.join(' ')}`.trim(), finishedAt: new Date().toISOString(), machine, problems, results };
-    writeFileSync(join(outDir, 'results.json'), JSON.stringify(all, null, 2) + '\n');
-    writeFileSync(join(outDir, 'summary.md'), renderSummary(all));
+    await finish(problems);
     if (!args.out) {
       const latest = join(REPO, 'bench', 'results', args.smoke ? 'latest-smoke' : 'latest');
       rmSync(latest, { recursive: true, force: true });
       cpSync(outDir, latest, { recursive: true });
     }
-    if (!args.keep) rmSync(workDir, { recursive: true, force: true });
-    else log(`work folder kept: ${workDir}`);
     log(`summary: ${join(outDir, 'summary.md')}`);
     if (problems.length) failed++;
   }

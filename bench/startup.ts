@@ -126,6 +126,13 @@ export const startupBenchmark: Benchmark = {
       comparisons.push(compare(`${variant.name} vs before: CPU to ONLINE`, { name: 'before', values: base.map((x) => x.cpuS) }, { name: variant.name, values: s.map((x) => x.cpuS) }, 's', { paired }));
       comparisons.push(compare(`${variant.name} vs before: first query`, { name: 'before', values: base.map((x) => x.firstQueryMs) }, { name: variant.name, values: s.map((x) => x.firstQueryMs) }, 'ms', { paired }));
       if (!ctx.smoke) comparisons.push(compare(`${variant.name} vs before: warm query`, { name: 'before', values: base.map((x) => x.warmQueryMs ?? NaN) }, { name: variant.name, values: s.map((x) => x.warmQueryMs ?? NaN) }, 'ms', { paired }));
+      // Flags on top of the archive: against "default", round by round.
+      const def = of('default');
+      if (variant.name !== 'default' && def.length === s.length && def.length > 0) {
+        comparisons.push(compare(`${variant.name} vs default: time to ONLINE`, { name: 'default', values: def.map((x) => x.onlineMs) }, { name: variant.name, values: s.map((x) => x.onlineMs) }, 'ms', { paired: true }));
+        comparisons.push(compare(`${variant.name} vs default: CPU to ONLINE`, { name: 'default', values: def.map((x) => x.cpuS) }, { name: variant.name, values: s.map((x) => x.cpuS) }, 's', { paired: true }));
+        if (!ctx.smoke) comparisons.push(compare(`${variant.name} vs default: warm query`, { name: 'default', values: def.map((x) => x.warmQueryMs ?? NaN) }, { name: variant.name, values: s.map((x) => x.warmQueryMs ?? NaN) }, 'ms', { paired: true }));
+      }
     }
     const phaseMedians: Record<string, Record<string, number>> = {};
     const threadMedians: Record<string, Record<string, number>> = {};
@@ -142,6 +149,7 @@ export const startupBenchmark: Benchmark = {
 
     const rows = variants.map((v) => {
       const c = (what: string) => comparisons.find((x) => x.name === `${v.name} vs before: ${what}`);
+      const d = (what: string) => comparisons.find((x) => x.name === `${v.name} vs default: ${what}`);
       return [
         v.name + (v.acceptable ? '' : ' (ref.)'),
         ms(series[`${v.name}.online_ms`]!),
@@ -151,6 +159,7 @@ export const startupBenchmark: Benchmark = {
         ms(series[`${v.name}.first_query_ms`]!),
         ctx.smoke ? '–' : ms(series[`${v.name}.warm_query_ms`]!),
         ctx.smoke ? '–' : ratio(c('warm query')),
+        v.name === 'before' || v.name === 'default' ? '–' : `${ratio(d('CPU to ONLINE'))} / ${ctx.smoke ? '–' : ratio(d('warm query'))}`,
       ];
     });
     const phaseNames = [...new Set(Object.values(phaseMedians).flatMap((p) => Object.keys(p)))];
@@ -158,7 +167,7 @@ export const startupBenchmark: Benchmark = {
       `Drillbit heap ${ctx.drillMemory.heap}, direct ${ctx.drillMemory.directMemory}; ${rounds} round(s), variants interleaved (order rotated each round); ONLINE probed every 10 ms.`,
       archive ? `Class-data archive: \`${archive}\` (${Math.round((stamp?.bytes ?? 0) / MiB)} MiB, built by \`dromedar drill install\` in ${Math.round((stamp?.buildMs ?? 0) / 1000)} s).` : 'No class-data archive was installed: "default" equals "before".',
       '',
-      mdTable(['variant', 'ONLINE p50 (p90, min–max)', 'ratio', 'CPU to ONLINE', 'CPU ratio', 'first query', 'warm query', 'warm ratio'], rows),
+      mdTable(['variant', 'ONLINE p50 (p90, min–max)', 'ratio', 'CPU to ONLINE', 'CPU ratio', 'first query', 'warm query', 'warm ratio', 'vs default: CPU / warm query'], rows),
       '',
       'Medians of the start-up phases (ms; from drillbit.log, each phase ends at its log line):',
       '',

@@ -19,7 +19,7 @@ import type { Drillbit, Scheduler } from '../src/schedulers/scheduler.js';
 import { Sizer } from '../src/sizing/index.js';
 import { readReferences, SqlReader } from '../src/sql/index.js';
 import type { Benchmark, BenchContext, BenchOutput, Target } from './lib/context.js';
-import type { GatewayProcess } from './lib/gateway.js';
+import { startProxy, type GatewayProcess } from './lib/gateway.js';
 import { completed, drillQuery, getJson, serverTiming, timedPost, type Timed } from './lib/http.js';
 import { compare, summarize, type Comparison, type Summary } from './lib/stats.js';
 import { tinyTable } from './lib/data.js';
@@ -75,6 +75,11 @@ export const warmOverheadBenchmark: Benchmark = {
           targets.push({ name: `warm ${arm}: added p99 latency (reported)`, value: series[`${arm}.latency_ms`]!.p99 - series['direct.latency_ms']!.p99, unit: 'ms', target: '(report)', met: true });
         }
       }
+      const whatIfs = ctx.smoke ? null : await whatIf(ctx, bit, sql, Math.min(iterations, 150));
+      if (whatIfs) {
+        Object.assign(series, whatIfs.series);
+        comparisons.push(...whatIfs.comparisons);
+      }
       const profile = ctx.smoke ? null : await profileQueryPath(ctx, bit, sql);
       const rows = ARMS.map((arm) => [arm, msP99(series[`${arm}.latency_ms`], 2), arm === 'direct' ? '1' : ratio(comparisons.find((c) => c.name.startsWith(arm))), arm === 'direct' ? '–' : `${comparisons.find((c) => c.name.startsWith(arm))!.deltaP50.toFixed(2)} ms`]);
       const stRows = Object.keys(st).map((k) => [k, msP99(series[`${k}_ms`], 3)]);
@@ -86,6 +91,7 @@ export const warmOverheadBenchmark: Benchmark = {
         'The gateway\'s own account (Server-Timing; "drill" is Drill\'s time to first byte seen from the gateway):',
         '',
         mdTable(['part', 'p50 (p90, p99, min–max)'], stRows),
+        ...(whatIfs ? ['', whatIfs.markdown] : []),
         ...(profile ? ['', profile.markdown] : []),
       ].join('\n');
       return {
@@ -118,6 +124,54 @@ async function targetBit(gw: GatewayProcess, sql: string): Promise<{ address: st
   }
   const bit = view.drillbits.find((b) => b.state === 'ONLINE')!;
   return { address: bit.address, httpPort: bit.httpPort };
+}
+
+// --- what-if: the same Drillbit behind gateways with one cost taken away ---------
+
+async function whatIf(ctx: BenchContext, bit: { address: string; httpPort: number }, sql: string, rounds: number): Promise<{ series: Record<string, Summary>; comparisons: Comparison[]; markdown: string }> {
+  const staticBit = (probe: boolean) => JSON.stringify({ host: bit.address, httpPort: bit.httpPort, probe });
+  const variants = [
+    { name: 'gateway as is (each reconcile asks Drill /cluster.json)', env: { DROMEDAR_BENCH_STATIC_DRILLBIT: staticBit(true) } },
+    { name: 'gateway, reconcile without a Drill call', env: { DROMEDAR_BENCH_STATIC_DRILLBIT: staticBit(false) } },
+    { name: 'gateway, reconcile without a Drill call, log level warn', env: { DROMEDAR_BENCH_STATIC_DRILLBIT: staticBit(false), DROMEDAR_LOG_LEVEL: 'warn' } },
+  ];
+  const gateways: GatewayProcess[] = [];
+  const proxy = await startProxy(`http://${bit.address}:${bit.httpPort}`, ctx.logFile('proxy'));
+  try {
+    for (const v of variants) gateways.push(await ctx.startGateway('whatif', { pool: { minDrillbits: 1, maxDrillbits: 1, idleTimeoutMs: 600_000 } }, { env: v.env }));
+    const arms: { name: string; send: () => Promise<Timed> }[] = [
+      { name: 'direct', send: () => timedPost(`http://${bit.address}:${bit.httpPort}/query.json`, drillQuery(sql)) },
+      { name: 'minimal Node pass-through (no sizing, pool, logging)', send: () => timedPost(`${proxy.url}/query.json`, drillQuery(sql)) },
+      ...variants.map((v, i) => ({ name: v.name, send: () => timedPost(`${gateways[i]!.url}/query`, { sql }) })),
+    ];
+    for (let i = 0; i < 20; i++) for (const arm of arms) await expectOk(await arm.send(), arm.name);
+    const lat = arms.map(() => [] as number[]);
+    for (let i = 0; i < rounds; i++) {
+      for (let k = 0; k < arms.length; k++) {
+        const j = (i + k) % arms.length;
+        const r = await arms[j]!.send();
+        await expectOk(r, arms[j]!.name);
+        lat[j]!.push(r.totalMs);
+      }
+    }
+    const series: Record<string, Summary> = {};
+    const comparisons: Comparison[] = [];
+    arms.forEach((arm, j) => (series[`what-if: ${arm.name}.latency_ms`] = summarize(lat[j]!, 'ms')));
+    for (let j = 1; j < arms.length; j++) comparisons.push(compare(`what-if: ${arms[j]!.name} vs direct`, { name: 'direct', values: lat[0]! }, { name: arms[j]!.name, values: lat[j]! }, 'ms', { paired: true }));
+    const rows = arms.map((arm, j) => {
+      const c = comparisons.find((x) => x.name === `what-if: ${arm.name} vs direct`);
+      return [arm.name, msP99(series[`what-if: ${arm.name}.latency_ms`], 2), j === 0 ? '1' : ratio(c), j === 0 ? '–' : `${c!.deltaP50.toFixed(2)} ms`];
+    });
+    const markdown = [
+      `What-if (${rounds} more interleaved rounds, same Drillbit for every arm): a minimal Node pass-through (bench/passthrough-proxy.ts) as the cost of any HTTP hop, and gateways whose scheduler is a stand-in for that one Drillbit, with the per-query scheduler call to Drill and the request log taken away one at a time (gateway-process.ts, DROMEDAR_BENCH_STATIC_DRILLBIT):`,
+      '',
+      mdTable(['arm', 'latency p50 (p90, p99, min–max)', 'ratio of medians (paired min–max)', 'added median'], rows),
+    ].join('\n');
+    return { series, comparisons, markdown };
+  } finally {
+    for (const g of gateways) await ctx.stopGateway(g);
+    await proxy.stop();
+  }
 }
 
 // --- profile: what costs what on the query path --------------------------------

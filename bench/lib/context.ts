@@ -118,7 +118,7 @@ export class BenchContext {
     return this.direct;
   }
 
-  async startGateway(label: string, extra: Record<string, unknown>, options: { execArgv?: string[] } = {}): Promise<GatewayProcess> {
+  async startGateway(label: string, extra: Record<string, unknown>, options: { execArgv?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<GatewayProcess> {
     const home = this.newHome(label);
     const gateway = await GatewayProcess.start(this.overrides(home, extra), { logFile: this.logFile(label), ...options });
     this.gateways.add(gateway);

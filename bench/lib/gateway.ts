@@ -136,3 +136,26 @@ export class GatewayProcess {
     }
   }
 }
+
+const PROXY_ENTRY = fileURLToPath(new URL('../passthrough-proxy.js', import.meta.url));
+
+/** A minimal Node pass-through to `target` (bench/passthrough-proxy.ts) in its own process. */
+export async function startProxy(target: string, logFile: string): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const out = openSync(logFile, 'a');
+  const child = fork(PROXY_ENTRY, [target], { stdio: ['ignore', out, out, 'ipc'] });
+  closeSync(out);
+  const url = await new Promise<string>((resolve, reject) => {
+    child.on('message', (m: { type?: string; url?: string }) => m?.type === 'ready' && m.url && resolve(m.url));
+    child.once('exit', (code) => reject(new Error(`pass-through proxy exited with ${code} (log: ${logFile})`)));
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await Promise.race([gone, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
+}
