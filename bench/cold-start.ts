@@ -210,7 +210,7 @@ export const coldStartBenchmark: Benchmark = {
       breakdown: breakdowns,
       details: { direct, gateway },
       notes: [
-        '"registration + readiness polling" runs from Drill\'s "Startup completed" line to the pool handing out the lease: Drill sets itself ONLINE in ZooKeeper, and the pool sees it on its next reconcile pass (every 250 ms while starting).',
+        '"registration + readiness polling" runs from Drill\'s "Startup completed" line to the pool handing out the lease: Drill sets itself ONLINE in ZooKeeper, and the pool sees it on its next reconcile pass (every 100 ms while starting).',
         '"gateway: response" is the rest of the time to first byte: request parsing before sizing and sending the headers after Drill\'s first chunk.',
       ],
       markdown,

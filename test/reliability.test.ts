@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
 import { request } from 'undici';
 import { DrillClient } from '../src/drill/client.js';
 import { resolveRuntime } from '../src/drill/install.js';
@@ -91,6 +92,36 @@ describe('a Drillbit dies in the middle of a query', () => {
     const res = await running;
     assert.ok(res.status === 502 || res.json.queryState === 'FAILED', JSON.stringify(res.json));
     assert.match(JSON.stringify(res.json), /errorMessage|drill_/);
+  });
+
+  // Drill's REST API cannot report a failure once rows are flowing; its answer just stops.
+  test('a Drillbit lost after the first row: the client sees a cut-short transfer, never a clean end, and the log says why', async () => {
+    const warnings: string[] = [];
+    await gateway.stop({ stopDrillbits: false });
+    gateway = await Gateway.start({ ...config, retries: 0 }, { scheduler, log: pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) }) });
+    const res = await request(`${gateway.url}/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: `SELECT id, city, fare FROM ${TRIPS}` }),
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+    assert.equal(res.statusCode, 200);
+    const body = res.body[Symbol.asyncIterator]();
+    const first = await body.next();
+    assert.match(String(first.value), /"queryId"/);
+    // Unread, the answer holds Drill back (backpressure): the query is still running.
+    const foreman = await findBit(scheduler, 'foreman');
+    signal(await pidOf(config.home, foreman), 'SIGKILL', false);
+    let text = String(first.value);
+    await assert.rejects(async () => {
+      for (let next = await body.next(); !next.done; next = await body.next()) text = String(next.value).slice(-300);
+    }, 'the transfer must fail, not end');
+    assert.doesNotMatch(text, /"queryState"/);
+    assert.ok(
+      warnings.some((line) => line.includes('ended without a queryState')),
+      `the gateway logs the cut-short answer: ${warnings.join('')}`,
+    );
   });
 });
 

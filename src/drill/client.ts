@@ -3,7 +3,10 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { DromedarError, describe } from '../util/errors.js';
 
-const agent = new Agent({ keepAliveTimeout: 30_000, connections: 64, headersTimeout: 0, bodyTimeout: 0 });
+// Drill's Jetty closes a connection after 30 s without traffic (its default idle timeout)
+// and sends no Keep-Alive hint; a request written to such a socket just as Jetty closes
+// it fails with "other side closed". So idle sockets are dropped well before that.
+const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 10_000, connections: 64, headersTimeout: 0, bodyTimeout: 0 });
 
 /** One Drillbit as /cluster.json reports it (Drill sends ports as strings). */
 export interface ClusterDrillbit {

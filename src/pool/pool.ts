@@ -118,6 +118,7 @@ export class PoolManager {
     }
     const demand: Demand = { need: capped, on: null };
     this.demands.add(demand);
+    this.steer();
     try {
       const drillbit = await this.waitFor(demand, options);
       demand.on = drillbit.id;
@@ -131,23 +132,38 @@ export class PoolManager {
           released = true;
           this.inFlight.set(drillbit.id, (this.inFlight.get(drillbit.id) ?? 1) - 1);
           this.demands.delete(demand);
-          this.kick();
+          this.steer();
         },
       };
     } catch (err) {
       this.demands.delete(demand);
-      this.kick();
+      this.steer();
       throw err;
     }
+  }
+
+  // Demand changed. The hold follows it at once; a reconcile pass (which asks the
+  // scheduler, e.g. Drill's /cluster.json) runs only when the pool must grow. Shrinking
+  // waits for the periodic pass anyway (idle timeout), so a warm query costs no call.
+  private steer(): void {
+    const desired = this.hold.update(this.demandLevel(), Date.now());
+    if (!this.seeded || this.active().length < desired) this.kick();
+  }
+
+  /** The largest pool size any waiting or running query asked for (after the cap). */
+  private demandLevel(): number {
+    let level = 0;
+    for (const d of this.demands) level = Math.max(level, d.need);
+    return Math.min(this.options.maxDrillbits, level);
   }
 
   private async waitFor(demand: Demand, options: { signal?: AbortSignal; onProgress?: Progress }): Promise<Drillbit> {
     const deadline = Date.now() + this.options.startTimeoutMs;
     let lastOnline = -1;
-    this.kick();
-    for (;;) {
+    for (let first = true; ; first = false) {
       const online = this.usable();
       if (online.length >= demand.need) return this.leastBusy(online);
+      if (first) this.kick();
       if (online.length !== lastOnline) {
         lastOnline = online.length;
         options.onProgress?.(online.length, demand.need);
@@ -241,7 +257,7 @@ export class PoolManager {
           return;
         }
         const busy = [...this.demands].some((d) => d.on === null) || this.observed.some((b) => b.state !== 'ONLINE');
-        this.timer = setTimeout(() => this.kick(), busy ? (this.options.fastIntervalMs ?? 250) : (this.options.slowIntervalMs ?? 2_000));
+        this.timer = setTimeout(() => this.kick(), busy ? (this.options.fastIntervalMs ?? 100) : (this.options.slowIntervalMs ?? 2_000));
         this.timer.unref();
       });
   }
@@ -259,7 +275,7 @@ export class PoolManager {
       this.inFlight.delete(bit.id);
       this.failed++;
     }
-    const demand = Math.min(this.options.maxDrillbits, Math.max(0, ...[...this.demands].map((d) => d.need)));
+    const demand = this.demandLevel();
     const desired = this.hold.update(demand, Date.now());
     const active = this.active();
     if (active.length < desired) {

@@ -3,11 +3,15 @@
 // pace is Drill's pace), so a result of any size keeps the gateway's memory flat.
 // Only the head of Drill's answer (up to the first row) is looked at: if it says
 // a Drillbit was lost before any row, a read-only query is run once more.
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
+import type { ServerResponse } from 'node:http';
+import { finished, Readable } from 'node:stream';
 import { DrillClient, type QueryRequest, type StreamedResponse } from '../drill/client.js';
 import type { Lease, PoolManager, Progress } from '../pool/pool.js';
 import type { Plan, Sizer } from '../sizing/index.js';
 import { DromedarError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
 import type { QueryInput } from './input.js';
 import { checkStatement } from './policy.js';
 import type { QsfSetting } from './qsf.js';
@@ -18,6 +22,7 @@ export interface QueryDeps {
   qsf: QsfSetting;
   /** How often a read-only query is re-run after a Drillbit was lost (0: never). */
   retries: number;
+  log?: Logger;
 }
 
 export interface Decision {
@@ -33,8 +38,6 @@ interface Head {
   chunks: Buffer[];
   text: string;
   ended: boolean;
-  /** The rest of the answer (one iterator: a second would close the stream). */
-  source: AsyncIterator<Buffer>;
 }
 
 export async function runQuery(c: Context, deps: QueryDeps, input: QueryInput & { queryType?: string }, onProgress?: Progress): Promise<Response> {
@@ -52,7 +55,7 @@ export async function runQuery(c: Context, deps: QueryDeps, input: QueryInput & 
     let head: Head;
     try {
       res = await DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort).query(drillRequest(input));
-      head = await readHead(res);
+      head = await readHead(res.body);
     } catch (err) {
       lease.release();
       if (attempt < retries && err instanceof DromedarError && (err.code === 'drill_unreachable' || err.code === 'drill_connection_lost')) {
@@ -77,7 +80,12 @@ export async function runQuery(c: Context, deps: QueryDeps, input: QueryInput & 
     c.set('decision' as never, decision as never);
     const headers = decisionHeaders(decision, head.text);
     headers.set('content-type', res.headers['content-type'] ?? 'application/json');
-    return new Response(passThrough(head, res, lease), { status: res.status, headers });
+    if (head.ended) {
+      lease.release();
+      return new Response(Buffer.concat(head.chunks), { status: res.status, headers });
+    }
+    res.body.unshift(Buffer.concat(head.chunks));
+    return streamRest(c, res, headers, lease, deps.log);
   }
 }
 
@@ -94,22 +102,41 @@ const FIRST_ROW = /"rows"\s*:\s*\[\s*\{/;
 
 // Drill writes queryId, columns and metadata, then the rows; a query that fails before
 // its first row ends there. So reading up to the first row costs no row latency.
-async function readHead(res: StreamedResponse): Promise<Head> {
-  const source = res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+// Read with read() (not an async iterator), so the rest can be piped afterwards.
+async function readHead(body: Readable): Promise<Head> {
+  // Failures are seen through readable() and finished(); an unheard 'error' would crash the process.
+  body.on('error', () => {});
   const chunks: Buffer[] = [];
   let text = '';
   for (;;) {
-    let next: IteratorResult<Buffer>;
+    let chunk: Buffer | null;
+    while ((chunk = body.read() as Buffer | null) !== null) {
+      chunks.push(chunk);
+      text += chunk.toString('latin1');
+      if (FIRST_ROW.test(text) || text.length > HEAD_LIMIT) return { chunks, text, ended: false };
+    }
+    if (body.readableEnded) return { chunks, text, ended: true };
     try {
-      next = await source.next();
+      await readable(body);
     } catch (err) {
       throw new DromedarError('drill_connection_lost', `Drill closed the connection before the first row: ${(err as Error).message}`, 502);
     }
-    if (next.done) return { chunks, text, ended: true, source };
-    chunks.push(next.value);
-    text += next.value.toString('latin1');
-    if (FIRST_ROW.test(text) || text.length > HEAD_LIMIT) return { chunks, text, ended: false, source };
   }
+}
+
+/** Resolves when `body` has data or has ended; rejects when it fails. */
+function readable(body: Readable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      body.off('readable', onReadable).off('end', onEnd).off('error', done).off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReadable = () => done();
+    const onEnd = () => done();
+    const onClose = () => done(body.readableEnded ? undefined : new Error('the connection closed'));
+    body.on('readable', onReadable).on('end', onEnd).on('error', done).on('close', onClose);
+  });
 }
 
 // Drill's words when a Drillbit of the query went away (connection loss, shutdown).
@@ -177,33 +204,42 @@ function decisionHeaders(d: Decision, head: string): Headers {
   return headers;
 }
 
-function passThrough(head: Head, res: StreamedResponse, lease: Lease): ReadableStream<Uint8Array> {
-  const pending = [...head.chunks];
-  const { source } = head;
-  const finish = () => lease.release();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const buffered = pending.shift();
-          if (buffered) return controller.enqueue(buffered);
-          const next = head.ended ? { done: true as const, value: undefined } : await source.next();
-          if (next.done) {
-            controller.close();
-            finish();
-          } else {
-            controller.enqueue(next.value);
-          }
-        } catch (err) {
-          finish();
-          controller.error(err);
-        }
-      },
-      cancel() {
-        res.body.destroy();
-        finish();
-      },
-    },
-    { highWaterMark: 0 },
-  );
+// The rows go from Drill's socket to the client's through Node's pipe: backpressure
+// both ways (the client's pace is Drill's pace, memory stays flat) and no per-chunk
+// work beyond the copy. Drill ends a complete answer with queryState; an answer that
+// stops without it was cut short in Drill (a Drillbit failed mid-stream, which
+// Drill's REST API cannot report after the first row): then the client's connection
+// is reset instead of ended, so it sees a truncated transfer, not a clean end.
+function streamRest(c: Context, res: StreamedResponse, headers: Headers, lease: Lease, log?: Logger): Response {
+  const out = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  const body = res.body;
+  let tail = '';
+  body.on('data', (chunk: Buffer) => (tail = (tail + chunk.toString('latin1', Math.max(0, chunk.length - TAIL))).slice(-TAIL)));
+  const complete = () => COMPLETE.test(tail);
+  const queryId = headers.get('dromedar-query-id') ?? 'unknown';
+  const truncated = (why: string) => log?.warn(`Drill's answer to query ${queryId} from ${lease.drillbit.id} ended without a queryState (${why}): the client's transfer is cut short`);
+  if (!out) {
+    // Outside Node's HTTP server (app.request in tests): a Web stream of the same bytes.
+    body.once('close', () => lease.release());
+    return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, { status: res.status, headers });
+  }
+  const head: Record<string, string> = {};
+  headers.forEach((value, key) => (head[key] = value));
+  out.writeHead(res.status, head);
+  body.pipe(out, { end: false });
+  finished(body, (err) => {
+    lease.release();
+    if (!err && (res.status !== 200 || complete())) return void out.end();
+    if (!out.destroyed) truncated(err ? `Drill's connection failed: ${err.message}` : 'the stream ended early');
+    out.destroy();
+  });
+  // The client went away (or its socket failed) before the end: stop reading from Drill.
+  out.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
+  // This very object (not a copy) tells @hono/node-server that the answer is being written.
+  return RESPONSE_ALREADY_SENT;
 }
+
+const TAIL = 256;
+const COMPLETE = /"queryState"\s*:\s*"[A-Z_]+"\s*\}?\s*$/;
