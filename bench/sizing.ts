@@ -2,7 +2,8 @@
 // src/sizing's Sizer directly: cold (a new Sizer, its listing cache empty; its SQL
 // worker already started) and cached (the same query again). Baseline, same run:
 // the bare file system work, readdirSync + statSync of every file (and, for scale,
-// fs.promises readdir + stat with the Sizer's concurrency of 64).
+// fs.promises readdir + stat with the Sizer's concurrency of 64). CPU time too
+// (process.cpuUsage: every thread, the scan worker's included): the machine is shared.
 // The files are sparse (sizes, no data): sizing reads metadata only.
 import { readdirSync, statSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
@@ -32,22 +33,29 @@ export const sizingBenchmark: Benchmark = {
       ctx.log(`sizing: ${set.count} files written in ${Math.round(performance.now() - t0)} ms`);
       const sql = `SELECT COUNT(*) FROM dfs.data.\`${set.name}\``;
       const fs: number[] = [];
+      const fsCpu: number[] = [];
       const fsAsync: number[] = [];
       const cold: number[] = [];
+      const coldCpu: number[] = [];
       const first: number[] = [];
       let planned = { bytes: 0, files: 0 };
       for (let i = 0; i < set.coldRuns; i++) {
+        let c = cpuMs();
         fs.push(syncScan(dir));
+        fsCpu.push(cpuMs() - c);
         fsAsync.push(await rawScan(dir));
         // Cold listing, SQL worker already running (a gateway's is, after its first query).
         const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits: 8 });
         await sizer.plan('SELECT * FROM sys.version');
+        c = cpuMs();
         let t = performance.now();
         const plan = await sizer.plan(sql);
         cold.push(performance.now() - t);
+        coldCpu.push(cpuMs() - c);
         planned = { bytes: plan.bytes, files: plan.targets[0]?.files ?? 0 };
         await sizer.close();
-        // The very first plan of a new Sizer: worker start-up included.
+        // The very first plan of a new Sizer: the SQL worker's start-up included (the
+        // scan workers are the process's, shared by every Sizer: already running).
         const fresh = new Sizer(config, { minDrillbits: 1, maxDrillbits: 8 });
         t = performance.now();
         await fresh.plan(sql);
@@ -58,21 +66,27 @@ export const sizingBenchmark: Benchmark = {
       const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits: 8 });
       await sizer.plan(sql);
       const cached: number[] = [];
+      const cachedCpuStart = cpuMs();
       for (let i = 0; i < cachedRuns; i++) {
         const t = performance.now();
         await sizer.plan(sql);
         cached.push(performance.now() - t);
       }
+      // One plan's CPU is below the clock's resolution: the mean over all of them.
+      const cachedCpuMean = (cpuMs() - cachedCpuStart) / cachedRuns;
       await sizer.close();
       const key = set.name;
       series[`${key}.fs_readdir_stat_ms`] = summarize(fs, 'ms');
       series[`${key}.fs_async_readdir_stat_ms`] = summarize(fsAsync, 'ms');
+      series[`${key}.fs_readdir_stat_cpu_ms`] = summarize(fsCpu, 'ms');
       series[`${key}.cold_ms`] = summarize(cold, 'ms');
+      series[`${key}.cold_cpu_ms`] = summarize(coldCpu, 'ms');
       series[`${key}.first_plan_of_new_sizer_ms`] = summarize(first, 'ms');
       series[`${key}.cached_ms`] = summarize(cached, 'ms');
       const vsFs = compare(`${set.count} files: cold plan vs readdirSync+statSync`, { name: 'readdirSync+statSync', values: fs }, { name: 'Sizer.plan cold', values: cold }, 'ms', { paired: true });
       const cachedVsCold = compare(`${set.count} files: cached plan vs cold plan`, { name: 'cold', values: cold }, { name: 'cached', values: cached }, 'ms');
-      comparisons.push(vsFs, cachedVsCold);
+      const cpuVsFs = compare(`${set.count} files: cold plan CPU vs readdirSync+statSync CPU`, { name: 'readdirSync+statSync CPU', values: fsCpu }, { name: 'Sizer.plan cold CPU', values: coldCpu }, 'ms', { paired: true });
+      comparisons.push(vsFs, cpuVsFs, cachedVsCold);
       if (!ctx.smoke && set.count === 10_000) {
         targets.push({ name: 'sizing 10,000 files: cold plan p50', value: series[`${key}.cold_ms`]!.p50, unit: 'ms', target: '<= 100', met: series[`${key}.cold_ms`]!.p50 <= 100 });
         targets.push({ name: 'sizing 10,000 files: cached plan p50', value: series[`${key}.cached_ms`]!.p50, unit: 'ms', target: '<= 1', met: series[`${key}.cached_ms`]!.p50 <= 1 });
@@ -85,10 +99,12 @@ export const sizingBenchmark: Benchmark = {
         [`${set.count.toLocaleString('en')} files: readdirSync + statSync of each (baseline: the bare metadata work)`, msP99(series[`${key}.fs_readdir_stat_ms`], 2), '1'],
         [`${set.count.toLocaleString('en')} files: fs.promises readdir + stat, 64 at a time`, msP99(series[`${key}.fs_async_readdir_stat_ms`], 2), ratio(compare('', { name: '', values: fs }, { name: '', values: fsAsync }, 'ms'))],
         [`${set.count.toLocaleString('en')} files: Sizer.plan, cold`, msP99(series[`${key}.cold_ms`], 2), ratio(vsFs)],
-        [`${set.count.toLocaleString('en')} files: first plan of a new Sizer (worker start)`, msP99(series[`${key}.first_plan_of_new_sizer_ms`], 2), '–'],
+        [`${set.count.toLocaleString('en')} files: CPU time, readdirSync + statSync / Sizer.plan cold (all threads)`, `${msP99(series[`${key}.fs_readdir_stat_cpu_ms`], 2)} / ${msP99(series[`${key}.cold_cpu_ms`], 2)}`, ratio(cpuVsFs)],
+        [`${set.count.toLocaleString('en')} files: first plan of a new Sizer (SQL worker start)`, msP99(series[`${key}.first_plan_of_new_sizer_ms`], 2), '–'],
         [`${set.count.toLocaleString('en')} files: Sizer.plan, cached`, msP99(series[`${key}.cached_ms`], 3), `${ratio(cachedVsCold)} of cold`],
+        [`${set.count.toLocaleString('en')} files: Sizer.plan, cached, mean CPU time`, `${cachedCpuMean.toFixed(3)} ms`, '–'],
       );
-      details[key] = { files: set.count, bytes };
+      details[key] = { files: set.count, bytes, cachedCpuMeanMs: cachedCpuMean };
       await rm(dir, { recursive: true, force: true });
     }
     const markdown = [
@@ -99,6 +115,12 @@ export const sizingBenchmark: Benchmark = {
     return { parameters: { sets, cachedRuns }, series, comparisons, targets, details, notes: [], markdown };
   },
 };
+
+/** CPU time of the process so far (user + system, every thread), in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
 
 /** readdirSync + statSync of every entry: the metadata work alone, no event loop. */
 function syncScan(dir: string): number {

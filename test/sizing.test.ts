@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../src/config/load.js';
 import { drillbitsFor, parseQsf, Sizer, type Plan } from '../src/sizing/index.js';
+import { OutsideError, scan, type Scan } from '../src/sizing/scan.js';
 import { DromedarError } from '../src/util/errors.js';
 import { testConfig } from './support/env.js';
 
@@ -395,6 +396,76 @@ describe('links, permissions and big directories', () => {
       const plan = await env.sizer.plan('SELECT * FROM dfs.`many`');
       assert.ok(performance.now() - started < 10_000, 'sized in seconds, even on a busy machine');
       assert.deepEqual([plan.targets[0]?.files, plan.bytes], [5000, expected]);
+    } finally {
+      env.cleanup();
+    }
+  });
+
+  test('a symbolic link leading outside every workspace is refused, wherever in the tree it is met', async () => {
+    const env = sizerFor();
+    const outside = join(env.config.home, 'outside');
+    try {
+      write(env.data, { 'deep/a/b/x.json': 1, 'fine/y.json': 2 });
+      write(outside, { 'secret.json': 4 });
+      symlinkSync(outside, join(env.data, 'deep/a/b/out'));
+      symlinkSync(join(outside, 'secret.json'), join(env.data, 'deep/a/secret.json'));
+      await rejects(env.sizer.plan('SELECT * FROM dfs.`deep`'), 'path_outside_workspace', 403, /deep\/a\/(b\/out|secret\.json) leads \(through a symbolic link\) outside/);
+      await rejects(env.sizer.plan('SELECT * FROM dfs.`deep/a/*`'), 'path_outside_workspace', 403, /leads \(through a symbolic link\) outside/);
+      assert.equal(await bytes(env.sizer, 'SELECT * FROM dfs.`fine`'), 2, 'the rest still plans');
+    } finally {
+      env.cleanup();
+    }
+  });
+
+  test('calls that prove slow are made concurrently: the same files, sizes and dependencies', async () => {
+    const env = sizerFor();
+    const outside = join(env.config.home, 'outside');
+    try {
+      const files: Record<string, number> = {};
+      for (let i = 0; i < 300; i++) files[`t/many/f${i}.json`] = i;
+      for (let i = 0; i < 40; i++) files[`t/many/sub${i % 4}/g${i}.json`] = 1000 + i;
+      Object.assign(files, { 't/many/_hidden.json': 1, 't/many/.crc': 1, 't/other/z.json': 7 });
+      write(env.data, files);
+      symlinkSync(join(env.data, 't/other'), join(env.data, 't/many/sub0/linked'));
+      symlinkSync(join(env.data, 't'), join(env.data, 't/many/sub1/loop'));
+      symlinkSync(join(env.data, 'nowhere'), join(env.data, 't/many/sub2/dangling'));
+      const roots = [env.data];
+      const summary = (s: Scan) => ({
+        exists: s.listing.exists,
+        files: s.listing.paths.map((path, i) => `${path} ${s.listing.sizes[i]}`).sort(),
+        bytes: s.listing.bytes,
+        deps: [...s.deps].sort(),
+        newestMtimeMs: s.newestMtimeMs,
+      });
+      const fast = summary(await scan(join(env.data, 't/many'), { roots }));
+      const slow = summary(await scan(join(env.data, 't/many'), { roots, slowStatUs: 0, concurrency: 3 }));
+      assert.deepEqual(slow, fast);
+      assert.equal(fast.files.length, 300 + 40 + 1);
+      assert.equal(fast.bytes, (299 * 300) / 2 + 40 * 1000 + (39 * 40) / 2 + 7);
+      // Met after the switch (a subdirectory is listed after its parent's 300 files).
+      mkdirSync(join(env.data, 't/many/sub3/deeper'));
+      mkdirSync(outside);
+      symlinkSync(outside, join(env.data, 't/many/sub3/deeper/out'));
+      await assert.rejects(scan(join(env.data, 't/many'), { roots, slowStatUs: 0, concurrency: 3 }), OutsideError);
+      await assert.rejects(scan(join(env.data, 't/many'), { roots }), OutsideError);
+    } finally {
+      env.cleanup();
+    }
+  });
+
+  test('a cached listing of many directories is re-checked (off the event loop) and a change in any one seen', async () => {
+    const env = sizerFor();
+    try {
+      const files: Record<string, number> = {};
+      for (let i = 0; i < 40; i++) files[`wide/d${i}/f.json`] = 1;
+      write(env.data, files);
+      age(env.data);
+      assert.equal(await bytes(env.sizer, 'SELECT * FROM dfs.`wide`'), 40);
+      assert.equal(await bytes(env.sizer, 'SELECT * FROM dfs.`wide`'), 40);
+      write(env.data, { 'wide/d37/g.json': 2 });
+      assert.equal(await bytes(env.sizer, 'SELECT * FROM dfs.`wide`'), 42);
+      rmSync(join(env.data, 'wide/d3'), { recursive: true });
+      assert.equal(await bytes(env.sizer, 'SELECT * FROM dfs.`wide`'), 41);
     } finally {
       env.cleanup();
     }

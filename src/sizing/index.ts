@@ -6,13 +6,13 @@ import type { Config } from '../config/load.js';
 import { SqlReader } from '../sql/index.js';
 import { workspaces, type Workspace } from '../storage/dfs.js';
 import { DromedarError } from '../util/errors.js';
+import { realpath } from 'node:fs/promises';
 import { Listings } from './cache.js';
 import { Limiter } from './limit.js';
 import { prune } from './prune.js';
-import { defaultSchemaPath, isInside, resolveTarget, type Target } from './resolve.js';
-import { realpath } from 'node:fs/promises';
+import { defaultSchemaPath, resolveTarget, type Target } from './resolve.js';
 import { drillbitsFor, parseQsf } from './qsf.js';
-import { Probe, type FileEntry } from './scan.js';
+import { scanWorkers } from './workers.js';
 
 export { drillbitsFor, parseQsf } from './qsf.js';
 
@@ -41,13 +41,14 @@ export interface PlanOptions {
 
 /** The largest SQL text sized: the gateway's request limit. */
 export const MAX_SQL_BYTES = 1024 * 1024;
-// Concurrent stat/readdir calls across all sizings; libuv runs 4 at a time unless
-// UV_THREADPOOL_SIZE says more, which pays off on NFS.
+// Concurrent stat calls made on the event loop's thread (cache checks) across all
+// sizings; scans run in worker threads (workers.ts).
 const FS_CONCURRENCY = 64;
 
 interface Measured {
   size: TargetSize;
-  files: FileEntry[];
+  /** Absolute paths of the files counted. */
+  paths: () => string[];
 }
 
 export class Sizer {
@@ -64,17 +65,17 @@ export class Sizer {
     this.defaultQsf = parseQsf(config.sizing.qsf, 'sizing.qsf', this.qsfBounds);
     this.drillbitBounds = { min: bounds.minDrillbits ?? 1, max: bounds.maxDrillbits ?? Infinity };
     this.workspaces = workspaces(config);
-    const probe = new Probe(new Limiter(FS_CONCURRENCY));
-    this.listings = new Listings(probe, { ttlMs: config.sizing.cacheTtlMs, maxEntries: config.sizing.cacheMaxEntries }, (path) => this.confine(path));
+    const cache = { ttlMs: config.sizing.cacheTtlMs, maxEntries: config.sizing.cacheMaxEntries };
+    this.listings = new Listings(new Limiter(FS_CONCURRENCY), cache, () => this.roots());
+    // The first scan need not wait for a worker thread to start.
+    scanWorkers.warm();
   }
 
-  // A symbolic link inside a workspace may lead anywhere; Drill would follow it.
-  private async confine(path: string): Promise<void> {
-    const real = await realpath(path).catch(() => null);
-    if (real === null) return; // missing or a dangling link: nothing is read
+  // A symbolic link inside a workspace may lead anywhere; Drill would follow it. Every
+  // path a scan reads must really (links resolved) lie in one of these.
+  private roots(): Promise<string[]> {
     this.realRoots ??= Promise.all([...this.workspaces.values()].map((w) => realpath(w.root).catch(() => w.root)));
-    if ((await this.realRoots).some((root) => isInside(real, root))) return;
-    throw new DromedarError('path_outside_workspace', `${path} leads (through a symbolic link) outside every dfs workspace`, 403);
+    return this.realRoots;
   }
 
   async plan(sql: string, options: PlanOptions = {}): Promise<Plan> {
@@ -84,10 +85,10 @@ export class Sizer {
     return { targets: targets.map((t) => t.size), bytes, qsf, drillbits: drillbitsFor(bytes, qsf, this.drillbitBounds), parsed };
   }
 
-  /** For tests/diagnostics: absolute paths of every file counted, per target. */
+  /** For tests/diagnostics: absolute paths of every file counted, per target, each target's sorted. */
   async files(sql: string, options: { defaultSchema?: string } = {}): Promise<string[]> {
     const { targets } = await this.measure(sql, options.defaultSchema);
-    return targets.flatMap((t) => t.files.map((f) => f.path));
+    return targets.flatMap((t) => t.paths().sort());
   }
 
   /** Stops the SQL parsing worker (it does not keep the process alive anyway). */
@@ -107,13 +108,19 @@ export class Sizer {
   private async measureTarget(target: Target): Promise<Measured> {
     if (target.kind === 'metadata') {
       const size = { name: target.name, plugin: target.plugin, workspace: null, path: null, bytes: 0, files: 0, missing: false };
-      return { size, files: [] };
+      return { size, paths: () => [] };
     }
     const listing = await this.listings.get(target.path);
-    const files = prune(listing, target.dirs);
-    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    const kept = prune(listing, target.dirs);
+    let bytes = listing.bytes;
+    if (kept !== null) {
+      bytes = 0;
+      for (const i of kept) bytes += listing.sizes[i]!;
+    }
+    const files = kept === null ? listing.paths.length : kept.length;
+    const paths = () => (kept === null ? [...listing.paths] : kept.map((i) => listing.paths[i]!));
     const { name, plugin, workspace, path } = target;
-    return { size: { name, plugin, workspace, path, bytes, files: files.length, missing: !listing.exists }, files };
+    return { size: { name, plugin, workspace, path, bytes, files, missing: !listing.exists }, paths };
   }
 }
 

@@ -1,0 +1,120 @@
+// The worker threads that scan (scan-worker.ts), shared by every Sizer of the
+// process like libuv's thread pool is: up to MAX_WORKERS, started on demand (or
+// ahead with warm()), each running one job at a time; jobs wait in order. An idle
+// worker does not keep the process alive, one with a job does.
+import { Worker } from 'node:worker_threads';
+import { DromedarError } from '../util/errors.js';
+import { OutsideError, type Scan } from './scan.js';
+
+// Two: a second scan (or signature check) need not wait behind a long one.
+const MAX_WORKERS = 2;
+
+export type WorkerRequest =
+  | { id: number; kind: 'scan'; pattern: string; roots: string[] | null; slowStatUs?: number }
+  | { id: number; kind: 'check'; paths: string[] };
+
+export type WorkerReply =
+  | { id: number; kind: 'scan'; scan: Scan }
+  | { id: number; kind: 'check'; signatures: Array<string | null> }
+  | { id: number; kind: 'outside'; path: string }
+  | { id: number; kind: 'error'; code: string; message: string; status: number };
+
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+interface Job {
+  request: Request;
+  resolve: (reply: WorkerReply) => void;
+  reject: (err: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: Job | null;
+}
+
+class ScanWorkers {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private head = 0;
+  private nextId = 1;
+
+  /** Starts a worker if none runs, so that the first scan need not wait for one. */
+  warm(): void {
+    if (this.slots.length === 0) this.start();
+  }
+
+  async scan(pattern: string, roots: string[] | null, slowStatUs?: number): Promise<Scan> {
+    const reply = await this.run({ kind: 'scan', pattern, roots, ...(slowStatUs === undefined ? {} : { slowStatUs }) });
+    if (reply.kind === 'scan') return reply.scan;
+    throw this.failure(reply);
+  }
+
+  async signatures(paths: string[]): Promise<Array<string | null>> {
+    const reply = await this.run({ kind: 'check', paths });
+    if (reply.kind === 'check') return reply.signatures;
+    throw this.failure(reply);
+  }
+
+  private failure(reply: WorkerReply): Error {
+    if (reply.kind === 'outside') return new OutsideError(reply.path);
+    if (reply.kind === 'error') return new DromedarError(reply.code, reply.message, reply.status);
+    return new DromedarError('sizing_failed', `unexpected reply from the scan worker: ${reply.kind}`, 500);
+  }
+
+  private run(request: Request): Promise<WorkerReply> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.head < this.queue.length) {
+      const slot = this.slots.find((s) => s.job === null) ?? (this.slots.length < MAX_WORKERS ? this.start() : null);
+      if (!slot) return;
+      const job = this.queue[this.head++]!;
+      if (this.head === this.queue.length) {
+        this.queue.length = 0;
+        this.head = 0;
+      }
+      slot.job = job;
+      slot.worker.ref();
+      slot.worker.postMessage({ ...job.request, id: this.nextId++ });
+    }
+  }
+
+  private start(): Slot {
+    const worker = new Worker(new URL('./scan-worker.js', import.meta.url));
+    const slot: Slot = { worker, job: null };
+    worker.on('message', (reply: WorkerReply) => {
+      const job = slot.job;
+      if (!job) return;
+      slot.job = null;
+      worker.unref();
+      job.resolve(reply);
+      this.dispatch();
+    });
+    worker.on('error', (err) => this.lose(slot, err));
+    worker.on('exit', (code) => this.lose(slot, new Error(`the scan worker exited with code ${code}`)));
+    // An idle worker must not keep the process alive (after the listeners: a
+    // 'message' listener refs the worker again).
+    worker.unref();
+    this.slots.push(slot);
+    return slot;
+  }
+
+  // A worker that failed or exited is replaced on demand; its job fails.
+  private lose(slot: Slot, err: Error): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    void slot.worker.terminate();
+    const job = slot.job;
+    slot.job = null;
+    job?.reject(new DromedarError('sizing_failed', `listing files failed: ${err.message}`, 500));
+    this.dispatch();
+  }
+}
+
+/** The process's scan workers. */
+export const scanWorkers = new ScanWorkers();
