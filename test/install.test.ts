@@ -5,7 +5,9 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { findJdk, installDrill, javaMajor, resolveRuntime } from '../src/drill/install.js';
+import { drillbitArgs } from '../src/drill/launch.js';
 import { DromedarError } from '../src/util/errors.js';
 import { DRILL_DIR, testConfig } from './support/env.js';
 
@@ -80,4 +82,18 @@ test('an incomplete or foreign installation is reported with the fix', async () 
   await assert.rejects(resolveRuntime(foreign), /DRILL_HOME=.*is not a Drill installation/);
   config.cleanup();
   foreign.cleanup();
+});
+
+test('a collector named in jvmOptions replaces the default G1: the JVM accepts the command line', async () => {
+  const runtime = await resolveRuntime(testConfig());
+  const ports = { user: 1, control: 2, data: 3, http: 4 };
+  const launch = { runtime, confDir: '/nonexistent', bitDir: '/nonexistent', host: '127.0.0.1', ports, heap: '64m', directMemory: '64m', cds: false };
+  for (const jvmOptions of [[], ['-XX:+UseSerialGC'], ['-XX:+UseParallelGC']]) {
+    const args = drillbitArgs({ ...launch, jvmOptions });
+    const flags = args.slice(0, args.indexOf('-cp')).filter((a) => a.startsWith('-X'));
+    const gc = jvmOptions[0] ?? '-XX:+UseG1GC';
+    assert.equal(flags.filter((f) => /^-XX:\+Use\w+GC$/.test(f)).join(' '), gc);
+    const out = execFileSync(runtime.java, [...flags, '-XX:+PrintFlagsFinal', '-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.match(out, new RegExp(`bool ${gc.slice(5)}\\s+= true`));
+  }
 });

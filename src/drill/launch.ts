@@ -93,9 +93,13 @@ function memoryFlags(launch: DrillbitLaunch): string[] {
     `-Xmx${launch.heap}`,
     `-XX:MaxDirectMemorySize=${launch.directMemory}`,
     '-XX:ReservedCodeCacheSize=512m',
-    '-XX:+UseG1GC',
+    // G1 as Drill's own scripts choose it, unless jvmOptions name another collector
+    // (two collectors on one command line stop the JVM: "Conflicting collector combinations").
+    ...(launch.jvmOptions.some((flag) => OTHER_GC.test(flag)) ? [] : ['-XX:+UseG1GC']),
   ];
 }
+
+const OTHER_GC = /^-XX:\+Use(Serial|Parallel|Z|Shenandoah|Epsilon)GC$/;
 
 /** Arguments for `java` that start one Drillbit. */
 export function drillbitArgs(launch: DrillbitLaunch): string[] {
