@@ -16,6 +16,7 @@ import { resolveRuntime } from '../src/drill/install.js';
 import { LocalScheduler } from '../src/schedulers/local/local-scheduler.js';
 import { exposureWarning, isLoopback } from '../src/server/auth.js';
 import { canonicalPath } from '../src/server/drill-compat.js';
+import { REFUSED_DRILL_OPTIONS, refusedOption } from '../src/server/input.js';
 import { Gateway } from '../src/server/gateway.js';
 import { DromedarError } from '../src/util/errors.js';
 import type { Logger } from '../src/util/log.js';
@@ -299,6 +300,43 @@ describe("Drill's admin endpoints and other refusals, before anything reaches th
       assertJsonError(res, 403, 'forbidden', `queryType ${queryType}`);
       assert.equal(res.json.errorMessage, res.json.message);
     }
+  });
+
+  test('POST /query.json refuses the Drill session options that would mislead the gateway or outlast the query: 403 naming the option', async () => {
+    const refused = [
+      ['planner.parser.quoting_identifiers', '"'],
+      ['PLANNER.Parser.Quoting_Identifiers', '['],
+      ['drill.exec.storage.file.partition.column.label', 'part'],
+      ['drill.exec.storage.implicit.filename.column.label', 'dir0'],
+      ['exec.query_profile.save', false],
+      ['exec.persistent_table.umask', '000'],
+      ['new_view_default_permissions', '777'],
+      ['store.hive.conf.properties', 'hive.metastore.uris=thrift://evil:9083'],
+      ['exec.queue.enable', 'false'],
+      ['drill.exec.testing.controls', '{"injections":[]}'],
+    ] as const;
+    const post = (options: Record<string, unknown>) =>
+      send(gateway.url, { method: 'POST', path: '/query.json', headers: { ...bearer(TOKEN), 'content-type': 'application/json' }, body: JSON.stringify({ queryType: 'SQL', query: 'SELECT 1', options }) });
+    for (const [name, value] of refused) {
+      // Alone, and behind an option that passes.
+      for (const options of [{ [name]: value }, { 'store.json.all_text_mode': 'true', [name]: value }]) {
+        const res = await post(options);
+        assertJsonError(res, 403, 'forbidden_option', name);
+        assert.ok(res.json.message.includes(name), res.json.message);
+        assert.equal(res.json.errorMessage, res.json.message);
+      }
+    }
+    // No Drill option has such a name; a look-alike of a refused one must not slip through.
+    for (const name of ['planner.parser.quoting_identifier\u017f', 'planner.parser.quoting_identifiers ', '', 'a/b', 'x'.repeat(300)]) {
+      assertJsonError(await post({ [JSON.parse(`"${name}"`)]: 'x' }), 400, 'invalid_request', JSON.stringify(name));
+    }
+  });
+
+  test('the options a client may set pass the check', () => {
+    for (const name of ['store.json.all_text_mode', 'planner.width.max_per_node', 'exec.errors.verbose', 'planner.memory.max_query_memory_per_node', 'exec.rm.queryTags', 'store.format', 'drill.exec.storage.file.text.batch.size', 'exec.queue']) {
+      assert.equal(refusedOption(name), null, name);
+    }
+    for (const name of Object.keys(REFUSED_DRILL_OPTIONS)) assert.notEqual(refusedOption(name.endsWith('.') ? `${name}x` : name.toUpperCase()), null, name);
   });
 
   test('canonicalPath undoes what a lenient server would undo', () => {

@@ -2,6 +2,7 @@
 // which dirN restrictions apply to each; the token fallback; the parse deadline.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { significantList } from '../src/sql/lexer.js';
 import { rewriteForParser } from '../src/sql/parser.js';
 import { SqlReader } from '../src/sql/reader.js';
 import { fallbackReading, readReferences } from '../src/sql/references.js';
@@ -149,6 +150,17 @@ describe('when node-sql-parser cannot read the SQL', () => {
     }
   });
 
+  test('a hostile megabyte: the fallback finds the table from a compact token list', () => {
+    const sql = `SELECT ${'a,'.repeat(512 * 1024 - 40)}a FROM dfs.\`wide\` w, (SELECT 1) x JOIN dfs.\`other\` ON true`;
+    assert.deepEqual(names(fallbackReading(sql)), ['dfs|wide', 'dfs|other']);
+    const list = significantList("SELECT a FROM dfs.`x y` -- c\n WHERE b = 'it''s'");
+    assert.deepEqual(
+      list.tokens.map((t) => [t.kind, t.value]),
+      [['word', 'SELECT'], ['word', 'a'], ['word', 'FROM'], ['word', 'dfs'], ['punct', '.'], ['quoted', 'x y'], ['word', 'WHERE'], ['word', 'b'], ['punct', '='], ['string', "it's"]],
+    );
+    assert.deepEqual([list.isKeywordAt(2, 'FROM'), list.isKeywordAt(1, 'FROM'), list.isPunctAt(4, '.'), list.isPunctAt(99, '.')], [true, false, true, false]);
+  });
+
   test('statements that read no table find none', () => {
     for (const sql of ['SHOW FILES IN dfs.tmp', 'SHOW TABLES FROM dfs.tmp', 'USE dfs.tmp', "ALTER SESSION SET `store.format` = 'parquet'"]) {
       assert.deepEqual(readReferences(sql), { parsed: false, refs: [] }, sql);
@@ -189,6 +201,63 @@ describe('SqlReader', () => {
     assert.deepEqual([queued.parsed, names(queued)], [false, ['dfs|queued']]);
     const after = await reader.read('SELECT * FROM dfs.`after` WHERE dir0 = 1');
     assert.deepEqual([after.parsed, after.refs[0]?.dirs], [true, [{ level: 0, values: [1] }]]);
+    // Late, maybe only because the machine was busy: not cached.
+    assert.equal((await reader.read(slow)).parsed, false);
+    assert.equal(reader.stats().cached, 0);
+    await reader.close();
+  });
+
+  test('a text that needs more memory than the worker has: fallback, a new worker, no crash', async () => {
+    // A tight heap so that a 400 KB column list is enough (the default bound takes ~1 MiB).
+    const reader = new SqlReader({ deadlineMs: 20_000, resourceLimits: { maxOldGenerationSizeMb: 12, maxYoungGenerationSizeMb: 2 } });
+    await reader.warm();
+    const hostile = `SELECT ${'a,'.repeat(200_000)}a FROM dfs.\`wide\` WHERE dir0 = 1`;
+    const [big, queued] = await Promise.all([reader.read(hostile), reader.read('SELECT * FROM dfs.`next` WHERE dir0 = 1')]);
+    assert.deepEqual([big.parsed, names(big), big.refs[0]?.dirs], [false, ['dfs|wide'], []]);
+    assert.deepEqual([queued.parsed, names(queued), queued.refs[0]?.dirs], [true, ['dfs|next'], [{ level: 0, values: [1] }]]);
+    const stats = reader.stats();
+    assert.equal(stats.outOfMemory, 1);
+    assert.ok(stats.workersStarted >= 2, 'a new worker took over');
+    // Running out of memory is a property of the text: the fallback is cached.
+    assert.deepEqual(await reader.read(hostile), big);
+    assert.equal(reader.stats().parsed, stats.parsed);
+    await reader.close();
+  });
+
+  test('the same text is read once; the cached reading cannot be changed', async () => {
+    const reader = new SqlReader();
+    const sql = "SELECT * FROM dfs.`logs` WHERE dir0 = '2024'";
+    const readings = await Promise.all(Array.from({ length: 20 }, () => reader.read(sql)));
+    for (let i = 0; i < 100; i++) readings.push(await reader.read(sql));
+    assert.ok(readings.every((r) => r === readings[0] && r.parsed));
+    assert.deepEqual(reader.stats(), { cached: 119, parsed: 1, deadline: 0, outOfMemory: 0, crashed: 0, workersStarted: 1 });
+    assert.throws(() => readings[0]!.refs[0]!.dirs.push({ level: 1, values: [] }), TypeError);
+    // Another text, another parse; no cache at all when asked.
+    assert.equal((await reader.read(`${sql} LIMIT 1`)).parsed, true);
+    assert.equal(reader.stats().parsed, 2);
+    await reader.close();
+    const uncached = new SqlReader({ cacheEntries: 0 });
+    await uncached.read(sql);
+    await uncached.read(sql);
+    assert.equal(uncached.stats().parsed, 2);
+    await uncached.close();
+  });
+
+  test('the byte bound keeps large texts from filling the cache', async () => {
+    const reader = new SqlReader({ cacheBytes: 64 * 1024 });
+    const big = `SELECT * FROM dfs.\`a\` -- ${'x'.repeat(20_000)}`; // 40 KB counted: over a quarter of the bound
+    await reader.read(big);
+    await reader.read(big);
+    assert.equal(reader.stats().parsed, 2);
+    await reader.close();
+  });
+
+  test('warm() starts the worker and loads the parser before the first query', async () => {
+    const reader = new SqlReader();
+    await reader.warm();
+    assert.deepEqual([reader.stats().workersStarted, reader.stats().parsed], [1, 1]);
+    assert.equal((await reader.read('SELECT * FROM dfs.`a`')).parsed, true);
+    assert.equal(reader.stats().workersStarted, 1, 'the first query found the worker started');
     await reader.close();
   });
 });

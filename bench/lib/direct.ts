@@ -65,7 +65,7 @@ export class DirectCluster {
   constructor(
     readonly home: string,
     readonly runtime: DrillRuntime,
-    readonly config: Pick<Config, 'dataDir' | 'storage' | 'scheduler'>,
+    readonly config: Pick<Config, 'dataDir' | 'storage' | 'scheduler' | 'pool'>,
     readonly clusterId = `bench-direct-${process.pid}`,
   ) {
     this.zookeeper = new EmbeddedZooKeeper(join(home, 'zookeeper'), runtime, {});
@@ -84,7 +84,7 @@ export class DirectCluster {
 
   private async writeConf(dir: string, extra: string): Promise<void> {
     await mkdir(dir, { recursive: true });
-    const conf = drillOverrideConf({ clusterId: this.clusterId, zkConnect: this.zkConnect, stateDir: join(this.home, 'cluster') });
+    const conf = drillOverrideConf({ clusterId: this.clusterId, zkConnect: this.zkConnect, stateDir: join(this.home, 'cluster'), queriesPerDrillbit: this.config.pool.queriesPerDrillbit });
     await writeFile(join(dir, 'drill-override.conf'), conf + (extra ? `\n${extra}\n` : ''));
     await writeFile(join(dir, 'logback.xml'), logbackXml());
     await writeFile(join(dir, 'storage-plugins-override.conf'), storageOverrideConf(this.config));

@@ -77,6 +77,9 @@ export const configSchema = z.object({
       startTimeoutMs: z.number().int().positive().default(300_000),
       // Queries waiting for Drillbits beyond this many get 503 with Retry-After.
       queueLimit: z.number().int().positive().default(100),
+      // Queries one Drillbit runs for the gateway at once; more wait in the gateway's queue.
+      // Each holds one of Drill's web-server threads, so Drillbits get this many + 8.
+      queriesPerDrillbit: z.number().int().positive().max(1000).default(8),
     })
     .prefault({}),
   scheduler: z

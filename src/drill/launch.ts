@@ -160,7 +160,15 @@ export interface ClusterConf {
   zkConnect: string;
   /** Cluster-wide folder for dynamic UDFs and query profiles (kept out of the user's home and /tmp). */
   stateDir: string;
+  /** Queries the gateway sends one Drillbit at once (config pool.queriesPerDrillbit). */
+  queriesPerDrillbit: number;
 }
+
+// Drill's REST API holds one web-server thread per running /query.json, and Drill gives
+// its Jetty 5 of them: with more queries at once, further requests (queries, and the
+// gateway's own /cluster.json and /queriesCount) wait in Jetty, unseen. So every
+// Drillbit gets a thread per query the gateway may send it, plus room for those calls.
+export const HTTP_THREADS_BEYOND_QUERIES = 8;
 
 /** drill-override.conf shared by the Drillbits of one cluster. */
 export function drillOverrideConf(conf: ClusterConf): string {
@@ -177,6 +185,7 @@ drill.exec: {
   # planned just before the drain started still finds it (Drill advises >= 2 x zk.refresh).
   grace_period_ms: 1000,
   storage.action_on_plugins_override_file: "none",
+  http.jetty.server.handlers: ${conf.queriesPerDrillbit + HTTP_THREADS_BEYOND_QUERIES},
   # Failed queries on /query.json then carry Drill's error message, not just queryState FAILED.
   options: { drill.exec.http.rest.errors.verbose: true }
 }

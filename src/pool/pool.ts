@@ -17,6 +17,8 @@ export interface PoolOptions {
   startTimeoutMs: number;
   /** How many queries may wait for Drillbits at once; beyond that: 503. */
   queueLimit: number;
+  /** Queries one Drillbit runs at once; more wait here (default: no limit). */
+  queriesPerDrillbit?: number;
   /** Reconcile period while something is changing, and while all is quiet. */
   fastIntervalMs?: number;
   slowIntervalMs?: number;
@@ -121,8 +123,6 @@ export class PoolManager {
     this.steer();
     try {
       const drillbit = await this.waitFor(demand, options);
-      demand.on = drillbit.id;
-      this.inFlight.set(drillbit.id, (this.inFlight.get(drillbit.id) ?? 0) + 1);
       let released = false;
       return {
         drillbit,
@@ -133,6 +133,8 @@ export class PoolManager {
           this.inFlight.set(drillbit.id, (this.inFlight.get(drillbit.id) ?? 1) - 1);
           this.demands.delete(demand);
           this.steer();
+          // A Drillbit has room again: queries waiting for one look again.
+          for (const d of this.demands) if (d.on === null) d.wake?.();
         },
       };
     } catch (err) {
@@ -160,9 +162,16 @@ export class PoolManager {
   private async waitFor(demand: Demand, options: { signal?: AbortSignal; onProgress?: Progress }): Promise<Drillbit> {
     const deadline = Date.now() + this.options.startTimeoutMs;
     let lastOnline = -1;
+    const limit = this.options.queriesPerDrillbit ?? Infinity;
     for (let first = true; ; first = false) {
       const online = this.usable();
-      if (online.length >= demand.need) return this.leastBusy(online);
+      const bit = online.length >= demand.need ? this.leastBusy(online) : null;
+      if (bit && (this.inFlight.get(bit.id) ?? 0) < limit) {
+        // Claimed in the same step as the check: another waiter woken with this one sees it taken.
+        demand.on = bit.id;
+        this.inFlight.set(bit.id, (this.inFlight.get(bit.id) ?? 0) + 1);
+        return bit;
+      }
       if (first) this.kick();
       if (online.length !== lastOnline) {
         lastOnline = online.length;
@@ -171,6 +180,14 @@ export class PoolManager {
       if (this.stopped) throw new DromedarError('shutting_down', 'the gateway is shutting down', 503, { 'retry-after': '10' });
       if (options.signal?.aborted) throw new DromedarError('client_closed', 'the client went away while waiting for Drillbits', 499);
       const failure = this.observed.find((b) => b.state === 'FAILED')?.failure;
+      if (Date.now() >= deadline && bit) {
+        throw new DromedarError(
+          'pool_busy',
+          `all ${online.length} Drillbits run ${limit} queries each (pool.queriesPerDrillbit) and none finished within ${this.options.startTimeoutMs} ms; try again shortly`,
+          503,
+          { 'retry-after': '10' },
+        );
+      }
       if (Date.now() >= deadline) {
         throw new DromedarError(
           'scale_timeout',

@@ -42,11 +42,15 @@ export class Gateway {
       idleTimeoutMs: config.pool.idleTimeoutMs,
       startTimeoutMs: config.pool.startTimeoutMs,
       queueLimit: config.pool.queueLimit,
+      queriesPerDrillbit: config.pool.queriesPerDrillbit,
       log: say,
     });
     const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
     const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
+    // A cold parser worker costs the first query ~200 ms: load it now, beside the rest.
+    const warm = sizer.warm().catch(() => {});
     const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth });
+    await warm;
     const server = await listen(app.fetch, config.server.host, config.server.port);
     pool.start();
     const gateway = new Gateway(config, scheduler, pool, qsf, sizer, server, log);

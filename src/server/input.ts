@@ -32,6 +32,51 @@ const drillBody = z.object({
 
 export type QsfBounds = { min: number; max: number };
 
+/**
+ * Drill session options a client may not set through POST /query.json `options`, by
+ * lower-case name (Drill's option names are case-insensitive), or by prefix when the
+ * key ends in a dot. Everything else (planner switches, reader and writer formats,
+ * memory and width, ...) goes to Drill, which refuses what is system-only itself.
+ * Drill 1.22's options: ExecConstants, PlannerSettings, SystemOptionManager.
+ */
+export const REFUSED_DRILL_OPTIONS: Readonly<Record<string, string>> = {
+  // The gateway must read the SQL as Drill will: its table names (for sizing and for
+  // confining paths to the workspaces) and its dirN columns (for pruning).
+  'planner.parser.quoting_identifiers': 'it changes how Drill reads identifiers, so Dromedar would misread the tables the query names (sizing, workspace confinement)',
+  'drill.exec.storage.file.partition.column.label': 'it renames the dirN columns, so Dromedar would prune directories Drill reads',
+  'drill.exec.storage.implicit.': "it renames Drill's implicit file columns, which could then take the dirN names Dromedar prunes by",
+  // What a query leaves behind and who else is affected.
+  'exec.query_profile.save': 'every query must leave its profile (audit, and Dromedar reads errors from it)',
+  'exec.persistent_table.umask': 'the permissions of written files are set by the deployment',
+  new_view_default_permissions: 'the permissions of written views are set by the deployment',
+  'store.hive.conf.properties': 'it overrides storage configuration, which is not reachable through Dromedar',
+  'exec.queue.': "Drill's admission queues are the whole cluster's, not one query's",
+  'drill.exec.testing.controls': 'it injects faults into the Drillbits',
+};
+
+// Drill's option names: ASCII letters, digits, '_' and '.'.
+const OPTION_NAME = /^[A-Za-z0-9_.]{1,200}$/;
+
+/** Why Dromedar refuses a Drill session option, or null when it passes it on. */
+export function refusedOption(name: string): string | null {
+  const key = name.toLowerCase();
+  for (const [refused, why] of Object.entries(REFUSED_DRILL_OPTIONS)) {
+    if (refused.endsWith('.') ? key.startsWith(refused) : key === refused) return why;
+  }
+  return null;
+}
+
+/** 400 for a name that is no Drill option name, 403 naming the first refused option. */
+export function checkDrillOptions(options: Record<string, unknown> | undefined): void {
+  for (const name of Object.keys(options ?? {})) {
+    if (!OPTION_NAME.test(name)) {
+      throw new DromedarError('invalid_request', `options: ${JSON.stringify(name.slice(0, 100))} is not a Drill option name (letters, digits, _ and . only)`, 400);
+    }
+    const why = refusedOption(name);
+    if (why !== null) throw new DromedarError('forbidden_option', `Drill option ${name} cannot be set through Dromedar: ${why}`, 403);
+  }
+}
+
 /** POST /query: text/plain SQL or JSON {sql, qsf, defaultSchema, autoLimit}. */
 export async function readQueryInput(c: Context, bounds: QsfBounds): Promise<QueryInput> {
   const type = mediaType(c);
@@ -64,6 +109,7 @@ export async function readDrillInput(c: Context, bounds: QsfBounds): Promise<Que
   const parsed = drillBody.safeParse(await readJson(c));
   if (!parsed.success) throw fieldError(parsed.error);
   const body = parsed.data;
+  checkDrillOptions(body.options);
   const autoLimit = body.autoLimit === undefined || body.autoLimit === '' ? undefined : Number(body.autoLimit);
   if (autoLimit !== undefined && !(Number.isInteger(autoLimit) && autoLimit >= 0)) {
     throw new DromedarError('invalid_request', 'autoLimit must be a whole number >= 0', 400);

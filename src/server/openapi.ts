@@ -47,7 +47,7 @@ export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 502 | 503 | 504;
 const ERRORS: Record<ErrorStatus, string> = {
   400: 'bad input: invalid JSON or UTF-8, empty SQL, a wrong field, a bad QSF, an unknown schema',
   401: 'no or wrong bearer token (only when tokens are configured)',
-  403: 'refused: a path outside its workspace, a Drill admin endpoint, a query that is not SQL',
+  403: 'refused: a path outside its workspace, a Drill admin endpoint, a query that is not SQL, a Drill session option Dromedar does not pass on (forbidden_option)',
   404: 'no such route',
   413: 'the body or the SQL is over its limit',
   415: 'a content type the route does not take',

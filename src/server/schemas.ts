@@ -2,7 +2,7 @@
 // describe, they do not validate: request parsing stays in input.ts (its zod schemas
 // are private; once it exports them, the request bodies here should be those).
 import { z } from 'zod';
-import type { QsfBounds } from './input.js';
+import { REFUSED_DRILL_OPTIONS, type QsfBounds } from './input.js';
 
 export const sqlText = z.string().min(1).describe('the SQL, Drill dialect (tables as dfs.<workspace>.`path`), at most 1 MiB');
 
@@ -39,7 +39,12 @@ export const drillQueryBody = z.object({
   autoLimit: z.union([z.number().int().min(0), z.string().regex(/^\d*$/)]).optional(),
   defaultSchema: z.string().optional(),
   userName: z.string().optional(),
-  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Drill session options for this query'),
+  options: z
+    .record(z.string().regex(/^[A-Za-z0-9_.]+$/), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe(
+      `Drill session options for this query. Refused with 403 forbidden_option (names case-insensitive; a trailing dot is a prefix): ${Object.keys(REFUSED_DRILL_OPTIONS).map((n) => (n.endsWith('.') ? `${n}*` : n)).join(', ')}`,
+    ),
 });
 
 /** Drill's answer to a query, as /query.json streams it. */

@@ -71,6 +71,11 @@ export class Sizer {
     scanWorkers.warm();
   }
 
+  /** Starts the SQL parser's worker and loads the parser, so the first query does not wait for them. */
+  warm(): Promise<void> {
+    return this.reader.warm();
+  }
+
   // A symbolic link inside a workspace may lead anywhere; Drill would follow it. Every
   // path a scan reads must really (links resolved) lie in one of these.
   private roots(): Promise<string[]> {

@@ -1,7 +1,7 @@
 // When node-sql-parser cannot read a query, its table references are still
 // found from tokens: the qualified names after FROM and JOIN (and after commas
 // in a FROM list), in query context only, so EXTRACT(YEAR FROM ts) is no table.
-import { isKeyword, isPunct, significant, tableFunctionAt, TokenList, tokenize, type Token } from './lexer.js';
+import { isKeyword, isPunct, significantList, tableFunctionAt, TokenList, type Token } from './lexer.js';
 import { namesCte, type TableRef } from './types.js';
 
 // Statements that can read tables; SHOW, USE, ALTER SESSION, ... read none.
@@ -15,29 +15,32 @@ const CLAUSE_WORDS = new Set(
 );
 
 export function referencesFromTokens(sql: string): TableRef[] {
-  const list = new TokenList(significant(tokenize(sql)));
+  // Kinds and offsets only: the fallback also runs on the gateway's main thread for
+  // texts the parser gave up on, up to the 1 MiB limit.
+  const list = significantList(sql);
   const first = list.at(0);
   if (!isPunct(first, '(') && !READING_STATEMENTS.has(first?.value.toUpperCase() ?? '')) return [];
   const ctes = cteNames(list);
-  const inQuery = queryContext(list.tokens);
+  const inQuery = queryContext(list);
   const refs: TableRef[] = [];
-  list.tokens.forEach((token, i) => {
-    if ((isKeyword(token, 'FROM') || isKeyword(token, 'JOIN')) && inQuery[i]) {
+  for (let i = 0; i < list.length; i++) {
+    if (inQuery[i] && (list.isKeywordAt(i, 'FROM') || list.isKeywordAt(i, 'JOIN'))) {
       refs.push(...fromList(list, i + 1).filter((ref) => !namesCte(ref, ctes)));
     }
-  });
+  }
   return refs;
 }
 
-/** For each token, whether it sits in a query: top level or a parenthesized SELECT/WITH. */
-function queryContext(tokens: Token[]): boolean[] {
+/** For each token, whether it sits in a query (1): top level or a parenthesized SELECT/WITH. */
+function queryContext(list: TokenList): Uint8Array {
+  const inQuery = new Uint8Array(list.length);
   const stack: boolean[] = [true];
-  return tokens.map((token, i) => {
-    const inQuery = stack[stack.length - 1]!;
-    if (isPunct(token, '(')) stack.push(isKeyword(tokens[i + 1], 'SELECT') || isKeyword(tokens[i + 1], 'WITH'));
-    else if (isPunct(token, ')') && stack.length > 1) stack.pop();
-    return inQuery;
-  });
+  for (let i = 0; i < list.length; i++) {
+    inQuery[i] = stack[stack.length - 1]! ? 1 : 0;
+    if (list.isPunctAt(i, '(')) stack.push(list.isKeywordAt(i + 1, 'SELECT') || list.isKeywordAt(i + 1, 'WITH'));
+    else if (list.isPunctAt(i, ')') && stack.length > 1) stack.pop();
+  }
+  return inQuery;
 }
 
 // The comma-separated table list after FROM, or the one table after JOIN.
@@ -85,14 +88,14 @@ function skipAlias(list: TokenList, i: number): number {
 // WITH [RECURSIVE] a AS (...), b (x, y) AS (...): names that are no tables.
 function cteNames(list: TokenList): Set<string> {
   const names = new Set<string>();
-  list.tokens.forEach((token, i) => {
-    if (!isKeyword(token, 'WITH') && !isPunct(token, ',')) return;
-    const at = isKeyword(list.at(i + 1), 'RECURSIVE') ? i + 2 : i + 1;
+  for (let i = 0; i < list.length; i++) {
+    if (!list.isPunctAt(i, ',') && !list.isKeywordAt(i, 'WITH')) continue;
+    const at = list.isKeywordAt(i + 1, 'RECURSIVE') ? i + 2 : i + 1;
+    const afterColumns = list.isPunctAt(at + 1, '(') ? list.closing(at + 1) + 1 : at + 1;
+    if (!list.isKeywordAt(afterColumns, 'AS') || !list.isPunctAt(afterColumns + 1, '(')) continue;
     const name = list.at(at);
-    if (!isNamePart(name)) return;
-    const afterColumns = isPunct(list.at(at + 1), '(') ? list.closing(at + 1) + 1 : at + 1;
-    if (isKeyword(list.at(afterColumns), 'AS') && isPunct(list.at(afterColumns + 1), '(')) names.add(name!.value.toLowerCase());
-  });
+    if (isNamePart(name)) names.add(name!.value.toLowerCase());
+  }
   return names;
 }
 

@@ -20,10 +20,26 @@ export interface Token {
   value: string;
 }
 
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
-const DIGIT = /[0-9]/;
-const SPACE = /\s/;
+// Character classes: the regular expression decides; ASCII (nearly every character of
+// any SQL) is looked up in a table made from it, which is several times faster.
+class CharClass {
+  private readonly ascii: Uint8Array;
+
+  constructor(private readonly re: RegExp) {
+    this.ascii = Uint8Array.from({ length: 128 }, (_, code) => (re.test(String.fromCharCode(code)) ? 1 : 0));
+  }
+
+  test(c: string): boolean {
+    const code = c.charCodeAt(0);
+    return code < 128 ? this.ascii[code] === 1 : this.re.test(c);
+  }
+}
+
+const WORD_START = new CharClass(/[A-Za-z_\u0080-\uffff]/);
+const WORD_PART = new CharClass(/[A-Za-z0-9_$\u0080-\uffff]/);
+const DIGIT = new CharClass(/[0-9]/);
+const SPACE = new CharClass(/\s/);
+const NUMBER_PART = new CharClass(/[0-9.eE]/);
 
 export function tokenize(sql: string): Token[] {
   const tokens: Token[] = [];
@@ -35,6 +51,47 @@ export function tokenize(sql: string): Token[] {
     i = end;
   }
   return tokens;
+}
+
+/**
+ * The significant tokens of `sql` (no whitespace, no comments) as a TokenList that
+ * holds kinds and offsets only: 9 bytes a token instead of an object and two strings,
+ * so a hostile megabyte of `a,a,a,...` costs about 9 MiB, not 90. Tokens are made
+ * when asked for (`at`).
+ */
+export function significantList(sql: string): TokenList {
+  const kinds = new Uint8Array(sql.length);
+  const starts = new Int32Array(sql.length);
+  const ends = new Int32Array(sql.length);
+  let n = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const end = tokenEnd(sql, i);
+    const kind = kindAt(sql, i);
+    if (kind !== 'space' && kind !== 'comment') {
+      kinds[n] = KINDS.indexOf(kind);
+      starts[n] = i;
+      ends[n] = end;
+      n++;
+    }
+    i = end;
+  }
+  return TokenList.compact(sql, kinds.subarray(0, n), starts.subarray(0, n), ends.subarray(0, n));
+}
+
+const KINDS: readonly TokenKind[] = ['space', 'comment', 'word', 'quoted', 'string', 'dquoted', 'number', 'punct'];
+
+// The kind of the token starting at i: what makeToken decides from its text.
+function kindAt(sql: string, i: number): TokenKind {
+  const c = sql[i]!;
+  if (SPACE.test(c)) return 'space';
+  if ((c === '-' && sql[i + 1] === '-') || (c === '/' && sql[i + 1] === '*')) return 'comment';
+  if (c === '`') return 'quoted';
+  if (c === "'") return 'string';
+  if (c === '"') return 'dquoted';
+  if (WORD_START.test(c)) return 'word';
+  if (DIGIT.test(c)) return 'number';
+  return 'punct';
 }
 
 /** Tokens that carry meaning: no whitespace, no comments. */
@@ -50,13 +107,13 @@ function tokenEnd(sql: string, i: number): number {
   if (c === '/' && next === '*') return blockCommentEnd(sql, i);
   if (c === '`' || c === "'" || c === '"') return quotedEnd(sql, i, c);
   if (WORD_START.test(c)) return scanWhile(sql, i, WORD_PART);
-  if (DIGIT.test(c)) return scanWhile(sql, i, /[0-9.eE]/);
+  if (DIGIT.test(c)) return scanWhile(sql, i, NUMBER_PART);
   return i + 1;
 }
 
-function scanWhile(sql: string, i: number, re: RegExp): number {
+function scanWhile(sql: string, i: number, chars: CharClass): number {
   let j = i + 1;
-  while (j < sql.length && re.test(sql[j]!)) j++;
+  while (j < sql.length && chars.test(sql[j]!)) j++;
   return j;
 }
 
@@ -108,40 +165,80 @@ export function isPunct(token: Token | undefined, char: string): boolean {
   return token?.kind === 'punct' && token.text === char;
 }
 
+interface Compact {
+  sql: string;
+  kinds: Uint8Array;
+  starts: Int32Array;
+  ends: Int32Array;
+}
+
 /**
  * Tokens with their parentheses paired up front, in one pass, so that finding a
- * closing parenthesis is O(1) and no input makes the callers quadratic.
+ * closing parenthesis is O(1) and no input makes the callers quadratic. Either an
+ * array of tokens or, compact (significantList), kinds and offsets into the text.
  */
 export class TokenList {
   private readonly closers: Int32Array;
+  readonly length: number;
 
-  constructor(readonly tokens: Token[]) {
-    this.closers = pairParens(tokens);
+  constructor(
+    private readonly array: Token[],
+    private readonly compact: Compact | null = null,
+  ) {
+    this.length = compact ? compact.kinds.length : array.length;
+    this.closers = this.pairParens();
   }
 
-  get length(): number {
-    return this.tokens.length;
+  static compact(sql: string, kinds: Uint8Array, starts: Int32Array, ends: Int32Array): TokenList {
+    return new TokenList([], { sql, kinds, starts, ends });
+  }
+
+  /** The tokens as an array (made on demand for a compact list). */
+  get tokens(): Token[] {
+    if (!this.compact) return this.array;
+    return Array.from({ length: this.length }, (_, i) => this.at(i)!);
   }
 
   at(i: number): Token | undefined {
-    return this.tokens[i];
+    const c = this.compact;
+    if (!c) return this.array[i];
+    if (i < 0 || i >= this.length) return undefined;
+    return makeToken(c.sql.slice(c.starts[i], c.ends[i]));
+  }
+
+  /** Whether token i is the punctuation `char`, without making the token. */
+  isPunctAt(i: number, char: string): boolean {
+    const c = this.compact;
+    if (!c) return isPunct(this.array[i], char);
+    return i >= 0 && i < this.length && c.kinds[i] === PUNCT && c.ends[i]! - c.starts[i]! === 1 && c.sql[c.starts[i]!] === char;
+  }
+
+  /** Whether token i is the keyword `word` (upper case), without making the token unless it may be. */
+  isKeywordAt(i: number, word: string): boolean {
+    const c = this.compact;
+    if (!c) return isKeyword(this.array[i], word);
+    if (i < 0 || i >= this.length || c.kinds[i] !== WORD || c.ends[i]! - c.starts[i]! !== word.length) return false;
+    return c.sql.slice(c.starts[i], c.ends[i]).toUpperCase() === word;
   }
 
   /** Index of the `)` closing the `(` at `open`; the last index when unbalanced. */
   closing(open: number): number {
-    return this.closers[open] ?? this.tokens.length - 1;
+    return this.closers[open] ?? this.length - 1;
+  }
+
+  private pairParens(): Int32Array {
+    const closers = new Int32Array(this.length).fill(this.length - 1);
+    const open: number[] = [];
+    for (let i = 0; i < this.length; i++) {
+      if (this.isPunctAt(i, '(')) open.push(i);
+      else if (this.isPunctAt(i, ')') && open.length > 0) closers[open.pop()!] = i;
+    }
+    return closers;
   }
 }
 
-function pairParens(tokens: Token[]): Int32Array {
-  const closers = new Int32Array(tokens.length).fill(tokens.length - 1);
-  const open: number[] = [];
-  tokens.forEach((token, i) => {
-    if (isPunct(token, '(')) open.push(i);
-    else if (isPunct(token, ')') && open.length > 0) closers[open.pop()!] = i;
-  });
-  return closers;
-}
+const PUNCT = KINDS.indexOf('punct');
+const WORD = KINDS.indexOf('word');
 
 export interface TableFunctionCall {
   nameStart: number;

@@ -171,7 +171,7 @@ export class LocalScheduler implements Scheduler {
     await mkdir(confDir, { recursive: true });
     await writeFile(
       join(confDir, 'drill-override.conf'),
-      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: join(this.dir, 'cluster') }),
+      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: join(this.dir, 'cluster'), queriesPerDrillbit: this.config.pool.queriesPerDrillbit }),
     );
     await writeFile(join(confDir, 'logback.xml'), logbackXml());
     await writeFile(join(confDir, 'storage-plugins-override.conf'), storageOverrideConf(this.config));
