@@ -355,8 +355,8 @@ describe('hostile input', () => {
     assert.ok(slowest < 200, `/healthz waited ${Math.round(slowest)} ms behind one glob`);
   });
 
-  // Bounded: the peak covers the largest inputs at once (the SQL parser's worker takes a few
-  // hundred MiB for a 1 MiB SQL text, one parse at a time), and nothing stays behind.
+  // Bounded: the peak covers the largest inputs at once (the SQL parser's worker is capped at a
+  // 64 MiB old generation and falls back beyond it), and nothing stays behind.
   test('memory stays bounded, and nothing is kept', (t) => {
     gc();
     const kept = process.memoryUsage().heapUsed - baseline.heapUsed;
