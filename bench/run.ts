@@ -5,6 +5,7 @@
 //   <name>.json    one benchmark: series (p50/p90/p99/min/max), ratios, targets, breakdown
 //   results.json   all of them, with the machine
 //   summary.md     the tables
+//   chart.svg      the main numbers as bar charts (self-contained SVG, linked from summary.md)
 // --smoke: tiny sizes and few repetitions, for CI (bench-smoke.test.ts); no thresholds.
 // Every Drillbit, ZooKeeper and gateway process started is stopped at the end.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { loadConfig } from '../src/config/load.js';
 import { BenchContext, DRILL_DIR, type BenchResult, type Benchmark } from './lib/context.js';
 import { LoadWatch, machineInfo } from './lib/machine.js';
 import { renderSummary } from './lib/report.js';
+import { renderCharts } from './lib/chart.js';
 import { startupBenchmark } from './startup.js';
 import { coldStartBenchmark } from './cold-start.js';
 import { warmOverheadBenchmark } from './warm-overhead.js';
@@ -75,6 +77,11 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const all = { smoke: args.smoke, command: `node dist/bench/run.js ${argv.join(' ')}`.trim(), finishedAt: new Date().toISOString(), machine, problems, results };
     writeFileSync(join(outDir, 'results.json'), JSON.stringify(all, null, 2) + '\n');
     writeFileSync(join(outDir, 'summary.md'), renderSummary(all));
+    try {
+      writeFileSync(join(outDir, 'chart.svg'), renderCharts(all));
+    } catch (err) {
+      log(`chart.svg not written: ${(err as Error).stack ?? String(err)}`);
+    }
     if (!args.keep) rmSync(workDir, { recursive: true, force: true });
     else log(`work folder kept: ${workDir}`);
   };

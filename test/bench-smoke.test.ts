@@ -61,6 +61,12 @@ test('every benchmark runs in smoke mode and writes its JSON with sane values', 
   assert.ok(all.machine.nproc > 0);
   assert.deepEqual(all.results.map((r) => r.name), Object.keys(EXPECTED));
   const summary = readFileSync(join(out, 'summary.md'), 'utf8');
+  assert.ok(summary.includes('![charts](chart.svg)'), 'summary.md links chart.svg');
+  const chart = readFileSync(join(out, 'chart.svg'), 'utf8');
+  assert.ok(chart.startsWith('<svg') && chart.trimEnd().endsWith('</svg>'), 'chart.svg is an SVG document');
+  for (const tag of ['g', 'text']) assert.equal((chart.match(new RegExp(`<${tag}[ >]`, 'g')) ?? []).length, (chart.match(new RegExp(`</${tag}>`, 'g')) ?? []).length, `chart.svg: every <${tag}> closed`);
+  assert.ok(!/NaN|undefined|Infinity/.test(chart), 'chart.svg: no NaN, undefined or Infinity');
+  assert.ok((chart.match(/<g /g) ?? []).length >= 5, 'chart.svg: a panel per chartable benchmark');
 
   for (const [name, keys] of Object.entries(EXPECTED)) {
     const file = join(out, `${name}.json`);

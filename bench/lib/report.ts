@@ -33,6 +33,8 @@ export function renderSummary(all: { smoke: boolean; command: string; finishedAt
   const lines: string[] = [
     `# Dromedar benchmarks${all.smoke ? ' (smoke run: tiny sizes, no thresholds)' : ''}`,
     '',
+    '![charts](chart.svg)',
+    '',
     `Command: \`${all.command}\`, finished ${all.finishedAt}.`,
     '',
     `Machine: ${m.nproc} CPUs (${m.cpuModel}), ${m.memTotalGiB} GiB RAM, Linux ${m.kernel}; Node ${m.node}; ${m.java.split(' | ')[0]}.`,
