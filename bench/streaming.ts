@@ -3,12 +3,11 @@
 // Throughput = bytes / (request sent -> last byte). The gateway runs in its own
 // process; its VmRSS is sampled every 20 ms during each of its runs (and VmHWM read
 // before and after), so its memory growth is its own.
-import { execFileSync } from 'node:child_process';
 import { availableParallelism as nproc } from 'node:os';
 import type { Benchmark, BenchContext, BenchOutput, Target } from './lib/context.js';
 import { startProxy } from './lib/gateway.js';
 import { completed, drillQuery, timedPost, type Timed } from './lib/http.js';
-import { cpuSeconds, memoryOf, RssSampler } from './lib/machine.js';
+import { canPin, cpuSeconds, memoryOf, onSeparateCores, RssSampler } from './lib/machine.js';
 import { compare, summarize, type Summary } from './lib/stats.js';
 import { trips, MiB } from './lib/data.js';
 import { mdTable, ms, ratio } from './lib/report.js';
@@ -85,7 +84,7 @@ export const streamingBenchmark: Benchmark = {
         // The same arms with Drill on a core of its own and every hop and this client on
         // the other: how a deployment sees it, with the gateway beside the Drill hosts
         // rather than on them. On shared cores each CPU-second a hop spends is Drill's.
-        const separate = !ctx.smoke && drillPid !== null && nproc() >= 2 && canPin() ? await separateCores(ctx, rounds, arms, send, check, drillPid, [gw.pid, proxy.pid]) : null;
+        const separate = !ctx.smoke && drillPid !== null && canPin() ? await separateCores(ctx, rounds, arms, send, check, drillPid, [gw.pid, proxy.pid]) : null;
         const series: Record<string, Summary> = {};
         for (const arm of arms) {
           series[`${arm}.throughput_mib_s`] = summarize(results[arm].map(mibps), 'MiB/s');
@@ -162,20 +161,6 @@ export const streamingBenchmark: Benchmark = {
   },
 };
 
-function canPin(): boolean {
-  try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** CPU affinity of every thread of `pid` (taskset -a). */
-function pin(pid: number, cpus: string): void {
-  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
-}
-
 async function separateCores<Arm extends string>(
   ctx: BenchContext,
   rounds: number,
@@ -185,11 +170,8 @@ async function separateCores<Arm extends string>(
   drillPid: number,
   hops: number[],
 ): Promise<Record<Arm, Timed[]>> {
-  const all = `0-${nproc() - 1}`;
   const results = Object.fromEntries(arms.map((arm) => [arm, [] as Timed[]])) as Record<Arm, Timed[]>;
-  pin(drillPid, '0');
-  for (const pid of [...hops, process.pid]) pin(pid, '1');
-  try {
+  await onSeparateCores([drillPid], hops, async () => {
     for (const arm of arms) check(await send[arm](), arm);
     for (let round = 0; round < rounds; round++) {
       for (let k = 0; k < arms.length; k++) {
@@ -200,14 +182,6 @@ async function separateCores<Arm extends string>(
         ctx.log(`streaming, Drill on its own core: ${arm} round ${round + 1}: ${(r.bytes / MiB / (r.totalMs / 1000)).toFixed(1)} MiB/s`);
       }
     }
-  } finally {
-    for (const pid of [drillPid, ...hops, process.pid]) {
-      try {
-        pin(pid, all);
-      } catch {
-        /* gone already */
-      }
-    }
-  }
+  });
   return results;
 }

@@ -23,7 +23,7 @@ import { startProxy, type GatewayProcess } from './lib/gateway.js';
 import { completed, drillQuery, getJson, serverTiming, timedPost, type Timed } from './lib/http.js';
 import { compare, summarize, type Comparison, type Summary } from './lib/stats.js';
 import { tinyTable } from './lib/data.js';
-import { cpuSeconds } from './lib/machine.js';
+import { canPin, cpuSeconds, onSeparateCores } from './lib/machine.js';
 import { mdTable, msP99, ratio } from './lib/report.js';
 
 type Arm = 'direct' | 'gateway /query' | 'gateway /query.json';
@@ -75,6 +75,29 @@ export const warmOverheadBenchmark: Benchmark = {
           targets.push({ name: `warm ${arm}: added p99 latency (reported)`, value: series[`${arm}.latency_ms`]!.p99 - series['direct.latency_ms']!.p99, unit: 'ms', target: '(report)', met: true });
         }
       }
+      // The same two arms with Drill on a core of its own, the gateway and this client on the
+      // other: the gateway beside the Drill hosts rather than on them (streaming does the same).
+      const drillPid = [...(await gw.drillbitRecords()).values()][0]?.pid;
+      let separate: Comparison | null = null;
+      if (!ctx.smoke && drillPid !== undefined && canPin()) {
+        const pinned = { direct: [] as number[], gateway: [] as number[] };
+        await onSeparateCores([drillPid], [gw.pid], async () => {
+          for (let i = 0; i < warmup; i++) for (const arm of ['direct', 'gateway /query'] as const) await expectOk(await send[arm](), arm);
+          for (let i = 0; i < Math.min(iterations, 150); i++) {
+            for (const arm of i % 2 === 0 ? (['direct', 'gateway /query'] as const) : (['gateway /query', 'direct'] as const)) {
+              const r = await send[arm]();
+              await expectOk(r, arm);
+              pinned[arm === 'direct' ? 'direct' : 'gateway'].push(r.totalMs);
+            }
+          }
+        });
+        series['separate-cores.direct.latency_ms'] = summarize(pinned.direct, 'ms');
+        series['separate-cores.gateway /query.latency_ms'] = summarize(pinned.gateway, 'ms');
+        separate = compare('gateway /query vs direct, Drill on its own core: latency', { name: 'direct', values: pinned.direct }, { name: 'gateway /query', values: pinned.gateway }, 'ms', { paired: true });
+        comparisons.push(separate);
+        targets.push({ name: 'warm gateway /query, Drill on its own core: median latency ratio vs direct', value: separate.ratio, unit: 'ratio', target: '<= 1.05', met: separate.ratio <= 1.05 });
+        targets.push({ name: 'warm gateway /query, Drill on its own core: added median latency', value: separate.deltaP50, unit: 'ms', target: '<= 3', met: separate.deltaP50 <= 3 });
+      }
       const whatIfs = ctx.smoke ? null : await whatIf(ctx, bit, sql, Math.min(iterations, 150));
       if (whatIfs) {
         Object.assign(series, whatIfs.series);
@@ -88,6 +111,20 @@ export const warmOverheadBenchmark: Benchmark = {
         '',
         mdTable(['arm', 'latency p50 (p90, p99, min–max)', 'ratio of medians (paired min–max)', 'added median'], rows),
         '',
+        ...(separate
+          ? [
+              `Drill on a core of its own (taskset: the Drillbit on CPU 0, the gateway and this client on CPU 1), ${series['separate-cores.direct.latency_ms']!.n} more interleaved rounds:`,
+              '',
+              mdTable(
+                ['arm', 'latency p50 (p90, p99, min–max)', 'ratio of medians (paired min–max)', 'added median'],
+                [
+                  ['direct', msP99(series['separate-cores.direct.latency_ms'], 2), '1', '–'],
+                  ['gateway /query', msP99(series['separate-cores.gateway /query.latency_ms'], 2), ratio(separate), `${separate.deltaP50.toFixed(2)} ms`],
+                ],
+              ),
+              '',
+            ]
+          : []),
         'The gateway\'s own account (Server-Timing; "drill" is Drill\'s time to first byte seen from the gateway):',
         '',
         mdTable(['part', 'p50 (p90, p99, min–max)'], stRows),

@@ -2,7 +2,7 @@
 // run Drillbits on the same 2 cores, so every result carries the load it saw.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 
 export interface MachineInfo {
   nproc: number;
@@ -178,4 +178,42 @@ export function jvmThreadCpu(pid: number): Record<string, number> {
     }
   }
   return out;
+}
+
+/** Whether CPU affinity can be set here (taskset, and more than one CPU). */
+export function canPin(): boolean {
+  if (availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** CPU affinity of every thread of `pid` (taskset -a). */
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Runs `fn` with the Drill JVMs on CPU 0 and the hops (gateway, proxy) and this process
+ * on CPU 1: a deployment where the gateway runs beside the Drill hosts, not on them.
+ * Every affinity is given back afterwards.
+ */
+export async function onSeparateCores<T>(drill: number[], hops: number[], fn: () => Promise<T>): Promise<T> {
+  const all = `0-${availableParallelism() - 1}`;
+  for (const pid of drill) pin(pid, '0');
+  for (const pid of [...hops, process.pid]) pin(pid, '1');
+  try {
+    return await fn();
+  } finally {
+    for (const pid of [...drill, ...hops, process.pid]) {
+      try {
+        pin(pid, all);
+      } catch {
+        /* gone already */
+      }
+    }
+  }
 }
