@@ -201,6 +201,7 @@ function decisionHeaders(d: Decision, head: string): Headers {
   if (d.retried > 0) headers.set('dromedar-retried', String(d.retried));
   const id = /"queryId"\s*:\s*"([^"]+)"/.exec(head.slice(0, 512))?.[1];
   if (id) headers.set('dromedar-query-id', id);
+  headers.set('dromedar-drillbit', d.drillbit);
   return headers;
 }
 

@@ -64,6 +64,7 @@ export const decisionHeaders = {
   'Dromedar-Drillbits': { description: 'the Drillbits the query was sized for', schema: z.string() },
   'Dromedar-Parsed': { description: 'false when the SQL could not be parsed (minimum size)', schema: z.string() },
   'Dromedar-Query-Id': { description: "Drill's query id", schema: z.string() },
+  'Dromedar-Drillbit': { description: 'the Drillbit the query was sent to (its foreman), as the scheduler names it', schema: z.string() },
   'Server-Timing': { description: 'sizing, scale and drill durations', schema: z.string() },
 };
 
