@@ -187,8 +187,7 @@ drill.exec: {
   # planned just before the drain started still finds it (Drill advises >= 2 x zk.refresh).
   grace_period_ms: 1000,
   storage.action_on_plugins_override_file: "none",
-  http.jetty.server.handlers: ${conf.queriesPerDrillbit + HTTP_THREADS_BEYOND_QUERIES},
-  impersonation: { enabled: ${conf.impersonation === true}, max_chained_user_hops: 3 },
+  http.jetty.server.handlers: ${conf.queriesPerDrillbit + HTTP_THREADS_BEYOND_QUERIES},${conf.impersonation ? '\n  # drill.impersonation: /query.json\'s userName runs the query as that user.\n  impersonation: { enabled: true, max_chained_user_hops: 3 },' : ''}
   # Failed queries on /query.json then carry Drill's error message, not just queryState FAILED.
   options: { drill.exec.http.rest.errors.verbose: true }
 }

@@ -85,8 +85,14 @@ function bad(message: string): DromedarError {
 
 // A JSON reader with Jackson's ALLOW_COMMENTS and ALLOW_UNQUOTED_FIELD_NAMES; scalars
 // keep their text as written (Jackson's getValueAsString for numbers and booleans).
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+// Jackson's StreamReadConstraints: at most 1000 nested objects and arrays.
+const MAX_DEPTH = 1000;
+
 class Reader {
   private at = 0;
+  private depth = 0;
 
   constructor(private readonly src: string) {}
 
@@ -97,10 +103,11 @@ class Reader {
   value(): Node {
     this.space();
     const ch = this.src[this.at];
-    if (ch === '{') return this.object();
-    if (ch === '[') {
-      this.array();
-      return { kind: 'array' };
+    if (ch === '{' || ch === '[') {
+      if (++this.depth > MAX_DEPTH) throw this.error(`objects and arrays nested deeper than ${MAX_DEPTH} (Jackson's limit)`);
+      const node: Node = ch === '{' ? this.object() : (this.array(), { kind: 'array' });
+      this.depth--;
+      return node;
     }
     if (ch === '"') return { kind: 'scalar', text: this.string() };
     const word = /^(?:true|false|null)(?![A-Za-z0-9_$])/.exec(this.src.slice(this.at, this.at + 6))?.[0];
@@ -108,7 +115,8 @@ class Reader {
       this.at += word.length;
       return word === 'null' ? { kind: 'null' } : { kind: 'scalar', text: word };
     }
-    const number = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(this.src.slice(this.at, this.at + 400))?.[0];
+    NUMBER.lastIndex = this.at;
+    const number = NUMBER.exec(this.src)?.[0];
     if (number && !/^[A-Za-z0-9_.$]/.test(this.src[this.at + number.length] ?? '')) {
       this.at += number.length;
       return { kind: 'scalar', text: number };
