@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { findJdk, installDrill, javaMajor, resolveRuntime } from '../src/drill/install.js';
+import { findJdk, installDrill, installInfo, javaMajor, parseDependencyList, resolveRuntime } from '../src/drill/install.js';
+import { chosenModules, coordinates } from '../src/drill/modules.js';
+import { DrillOptionCatalog } from '../src/drill/options.js';
 import { drillbitArgs } from '../src/drill/launch.js';
 import { DromedarError } from '../src/util/errors.js';
 import { DRILL_DIR, testConfig } from './support/env.js';
@@ -96,4 +98,41 @@ test('a collector named in jvmOptions replaces the default G1: the JVM accepts t
     const out = execFileSync(runtime.java, [...flags, '-XX:+PrintFlagsFinal', '-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.match(out, new RegExp(`bool ${gc.slice(5)}\\s+= true`));
   }
+});
+
+test('drill.modules: the default set (UDFs and sample data), all of the distribution, none, or a list; an unknown name is an error naming the known ones', () => {
+  assert.deepEqual(chosenModules('default').map((m) => coordinates(m, '1.22.0')), [
+    'org.apache.drill.contrib:drill-udfs:1.21.1',
+    'org.apache.drill.contrib.data:tpch-sample-data:1.21.1',
+    'net.hydromatic:foodmart-data-json:0.4',
+  ]);
+  assert.equal(chosenModules('none').length, 0);
+  assert.ok(chosenModules('all').length >= 38);
+  assert.ok(chosenModules('all').some((m) => coordinates(m, '1.22.0') === 'org.apache.drill.contrib:drill-format-excel:1.22.0'));
+  assert.deepEqual(chosenModules(['tpch-sample-data']).map((m) => m.name), ['tpch-sample-data']);
+  assert.throws(() => chosenModules(['drill-udf']), /unknown module drill-udf; known: drill-udfs, /);
+  assert.equal(testConfig().drill.modules, 'default');
+});
+
+test("the installation in use has the default modules and Drill's option catalog", async () => {
+  const info = await installInfo(DRILL_DIR);
+  assert.deepEqual(info?.modules, chosenModules('default').map((m) => coordinates(m, '1.22.0')), `${DRILL_DIR}: run \`dromedar drill install\``);
+  const jars = readdirSync(join(DRILL_DIR, 'jars'));
+  for (const jar of ['drill-java-exec-1.22.0.jar', 'drill-udfs-1.21.1.jar', 'tpch-sample-data-1.21.1.jar', 'foodmart-data-json-0.4.jar']) assert.ok(jars.includes(jar), jar);
+  assert.ok((DrillOptionCatalog.fromInstall(DRILL_DIR)?.size ?? 0) > 200, 'dromedar-drill-options.json, written at install');
+});
+
+test('mvn dependency:list output is read as artifacts and files', () => {
+  const listed = parseDependencyList(`
+The following files have been resolved:
+   org.apache.drill.contrib:drill-udfs:jar:1.21.1:compile:/root/.m2/repository/org/apache/drill/contrib/drill-udfs/1.21.1/drill-udfs-1.21.1.jar
+   io.netty:netty-tcnative:jar:linux-x86_64:2.0.61.Final:runtime:/m2/netty-tcnative-2.0.61.Final-linux-x86_64.jar
+   junit:junit:jar:4.13:test:/m2/junit.jar
+   com.google.guava:guava:jar:32.1.2-jre:compile
+`);
+  assert.deepEqual(listed, [
+    { key: 'org.apache.drill.contrib:drill-udfs', file: '/root/.m2/repository/org/apache/drill/contrib/drill-udfs/1.21.1/drill-udfs-1.21.1.jar' },
+    { key: 'io.netty:netty-tcnative:linux-x86_64', file: '/m2/netty-tcnative-2.0.61.Final-linux-x86_64.jar' },
+    { key: 'com.google.guava:guava', file: null },
+  ]);
 });

@@ -33,7 +33,20 @@ export const configSchema = z.object({
       // Bearer tokens (Authorization: Bearer <token>) required on every route but /healthz;
       // also DROMEDAR_TOKENS, comma-separated. None: no authentication, safe on loopback only.
       auth: z
-        .object({ tokens: z.array(bearerToken).default([]) })
+        .object({
+          tokens: z.array(bearerToken).default([]),
+          // Drill's form login (POST /j_security_check, a token as the password) opens a
+          // session kept in the gateway's memory: it ends after idleTimeoutSecs without a
+          // request (Drill's drill.exec.http.session_max_idle_secs, default 3600) and at the
+          // latest maxLifetimeSecs after the login; at most maxSessions at once (the oldest go first).
+          session: z
+            .object({
+              idleTimeoutSecs: z.number().int().positive().default(3600),
+              maxLifetimeSecs: z.number().int().positive().default(12 * 3600),
+              maxSessions: z.number().int().positive().max(1_000_000).default(10_000),
+            })
+            .prefault({}),
+        })
         .prefault({}),
     })
     .prefault({}),
@@ -44,6 +57,13 @@ export const configSchema = z.object({
       home: z.string().min(1).optional(),
       // Where `dromedar drill install` puts Drill when `home` is unset (default: <home>/drill-<version>).
       installDir: z.string().min(1).optional(),
+      // Modules of Drill's distribution installed beside drill-java-exec (src/drill/modules.ts):
+      // "default" (UDFs and sample data), "all", "none", or a list of module names.
+      modules: z.union([z.enum(['default', 'all', 'none']), z.array(z.string().min(1))]).default('default'),
+      // Drill's user impersonation on the gateway's Drillbits (drill.exec.impersonation.enabled):
+      // then the `userName` of POST /query.json runs the query as that user; off, a request
+      // that names a user is refused with 400 rather than run as someone else.
+      impersonation: z.boolean().default(false),
     })
     .prefault({}),
   storage: z

@@ -31,6 +31,8 @@ export interface QueryRequest {
   autoLimit?: number;
   defaultSchema?: string;
   options?: Record<string, string | number | boolean>;
+  /** Run as this user (Drill impersonation must be enabled). */
+  userName?: string;
 }
 
 export interface StreamedResponse {

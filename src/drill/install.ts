@@ -8,9 +8,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Config } from '../config/load.js';
 import { EmbeddedZooKeeper } from '../schedulers/local/zookeeper.js';
 import { DromedarError, describe } from '../util/errors.js';
@@ -18,6 +18,8 @@ import { freePort } from '../util/net.js';
 import { tail } from '../util/files.js';
 import { isAlive, run, runVisible, signal, sleep, terminate, waitForExit } from '../util/process.js';
 import { DrillClient } from './client.js';
+import { chosenModules, coordinates, moduleDependencies, type DrillModule } from './modules.js';
+import { writeOptionCatalog } from './options.js';
 import { CDS_ARCHIVE, CDS_STAMP, drillbitArgs, jarClasspath, logbackXml, type CdsStamp } from './launch.js';
 
 const MARKER = '.dromedar-install.json';
@@ -136,34 +138,56 @@ export async function installDrill(config: Pick<Config, 'home' | 'drill'>, log: 
     return { home: config.drill.home, installed: false };
   }
   const target = installDir(config);
+  const modules = chosenModules(config.drill.modules);
+  const wanted = modules.map((m) => coordinates(m, version));
+  let upgrade = false;
   if (existsSync(target)) {
     const problem = await validateHome(target, version, false);
     if (problem) throw new DromedarError('drill_corrupt', problem);
-    log(`Drill ${version} is already installed at ${target}; nothing to do`);
-    await ensureCdsArchive({ home: target, java }, log);
-    return { home: target, installed: false };
+    const have = ((await installInfo(target))?.modules as string[] | undefined) ?? [];
+    if (sameSet(have, wanted)) {
+      log(`Drill ${version} is already installed at ${target}${wanted.length ? ` with ${modules.map((m) => m.name).join(', ')}` : ''}; nothing to do`);
+      await ensureCdsArchive({ home: target, java }, log);
+      return { home: target, installed: false };
+    }
+    // A new installation beside the old one, swapped in when complete (Maven's cache makes
+    // the jars already there cost no download).
+    log(`Drill ${version} at ${target} has the modules [${have.join(', ')}], drill.modules asks for [${wanted.join(', ')}]: installing anew beside it`);
+    upgrade = true;
   }
   const mvn = await findMaven();
+  await removeRetired(target);
   const staging = `${target}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   try {
-    await writeFile(join(staging, 'pom.xml'), runtimePom(version));
-    log(`fetching Drill ${version} and its dependencies from Maven Central (about 170 MB, cached in ~/.m2) ...`);
-    const args = ['-B', '-q', '-C', '-Dstyle.color=never', '-f', join(staging, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${join(staging, 'jars')}`, '-DincludeScope=runtime'];
-    const code = await runVisible(mvn, args);
-    if (code !== 0) {
-      throw new DromedarError('drill_download_failed', `Maven could not fetch Drill ${version} (exit ${code}); check access to Maven Central and run \`dromedar drill install\` again`);
-    }
+    const extra = modules.length ? ` with ${modules.map((m) => m.name).join(', ')}` : '';
+    log(`fetching Drill ${version}${extra} and their dependencies from Maven Central (about ${modules.length ? 190 : 160} MiB, cached in ~/.m2) ...`);
+    const started = Date.now();
+    await fetchJars(mvn, staging, version, modules);
     const jars = await listJars(staging);
-    if (!jars.includes(CORE_JAR(version))) {
-      throw new DromedarError('drill_download_failed', `Maven finished but ${CORE_JAR(version)} is missing; run \`dromedar drill install\` again`);
+    const missing = [CORE_JAR(version), ...modules.map((m) => `${m.name}-${m.version ?? version}.jar`)].filter((jar) => !jars.includes(jar));
+    if (missing.length > 0) {
+      throw new DromedarError('drill_download_failed', `Maven finished but ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing; run \`dromedar drill install\` again`);
     }
-    await writeFile(join(staging, MARKER), JSON.stringify({ version, source: 'maven-central', jars: jars.length, installedAt: new Date().toISOString() }, null, 2));
-    await rm(join(staging, 'pom.xml'));
+    const bytes = await folderBytes(join(staging, 'jars'));
+    await writeFile(
+      join(staging, MARKER),
+      JSON.stringify({ version, source: 'maven-central', modules: wanted, jars: jars.length, bytes, fetchMs: Date.now() - started, installedAt: new Date().toISOString() }, null, 2),
+    );
+    for (const file of ['pom.xml', 'modules-pom.xml', 'drill.list', 'modules.list']) await rm(join(staging, file), { force: true });
     await mkdir(dirname(target), { recursive: true });
-    await rename(staging, target);
-    log(`installed Drill ${version} (${jars.length} jars) at ${target}`);
+    if (upgrade) {
+      // Two renames: a crash between them leaves no installation at `target`, which the
+      // next install makes anew (the old one, at `retired`, is removed then).
+      const retired = `${target}.retired-${process.pid}`;
+      await rename(target, retired);
+      await rename(staging, target);
+      await rm(retired, { recursive: true, force: true });
+    } else {
+      await rename(staging, target);
+    }
+    log(`installed Drill ${version} (${jars.length} jars, ${Math.round(bytes / 2 ** 20)} MiB)${extra} at ${target}`);
     await ensureCdsArchive({ home: target, java }, log);
     return { home: target, installed: true };
   } catch (err) {
@@ -172,7 +196,57 @@ export async function installDrill(config: Pick<Config, 'home' | 'drill'>, log: 
   }
 }
 
-function runtimePom(version: string): string {
+// Drill's own jars exactly as drill-java-exec alone resolves them; then each module with
+// those of its dependencies that Drill does not have already. Drill's versions win: a
+// module's tree never changes a jar of Drill's (Maven would otherwise pick the version
+// nearest to the root, which can be the module's).
+async function fetchJars(mvn: string, staging: string, version: string, modules: readonly DrillModule[]): Promise<void> {
+  const jars = join(staging, 'jars');
+  const maven = async (pom: string, goals: string[], what: string) => {
+    const code = await runVisible(mvn, ['-B', '-q', '-C', '-Dstyle.color=never', '-f', join(staging, pom), ...goals, '-DincludeScope=runtime']);
+    if (code !== 0) throw new DromedarError('drill_download_failed', `Maven could not fetch ${what} (exit ${code}); check access to Maven Central and run \`dromedar drill install\` again`);
+  };
+  await writeFile(join(staging, 'pom.xml'), runtimePom(version, []));
+  await maven('pom.xml', ['dependency:copy-dependencies', `-DoutputDirectory=${jars}`, 'dependency:list', `-DoutputFile=${join(staging, 'drill.list')}`], `Drill ${version}`);
+  if (modules.length === 0) return;
+  await writeFile(join(staging, 'modules-pom.xml'), runtimePom(version, modules));
+  const names = modules.map((m) => coordinates(m, version)).join(', ');
+  await maven('modules-pom.xml', ['dependency:list', `-DoutputFile=${join(staging, 'modules.list')}`, '-DoutputAbsoluteArtifactFilename=true'], `the modules ${names} (drill.modules chooses them; "none" installs Drill alone)`);
+  const drill = new Set(parseDependencyList(await readFile(join(staging, 'drill.list'), 'utf8')).map((d) => d.key));
+  for (const dep of parseDependencyList(await readFile(join(staging, 'modules.list'), 'utf8'))) {
+    if (!drill.has(dep.key) && dep.file) await copyFile(dep.file, join(jars, basename(dep.file)));
+  }
+}
+
+/** The artifacts of `mvn dependency:list` output: groupId:artifactId[:classifier], and the file when listed. */
+export function parseDependencyList(text: string): { key: string; file: string | null }[] {
+  const out: { key: string; file: string | null }[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*([\w.-]+):([\w.-]+):jar(?::([\w.-]+))?:([\w.+-]+):(?:compile|runtime)(?::(\/\S+))?/.exec(line);
+    if (m) out.push({ key: `${m[1]}:${m[2]}${m[3] ? `:${m[3]}` : ''}`, file: m[5] ?? null });
+  }
+  return out;
+}
+
+// What an upgrade interrupted between its two renames left behind.
+async function removeRetired(target: string): Promise<void> {
+  const prefix = `${basename(target)}.retired-`;
+  for (const name of await readdir(dirname(target)).catch(() => [] as string[])) {
+    if (name.startsWith(prefix)) await rm(join(dirname(target), name), { recursive: true, force: true });
+  }
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const name of await readdir(dir)) total += (await stat(join(dir, name))).size;
+  return total;
+}
+
+function runtimePom(version: string, modules: readonly DrillModule[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
 <!-- Written by dromedar drill install: resolves the Drill ${version} runtime jars. -->
 <project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -199,7 +273,7 @@ function runtimePom(version: string): string {
       <artifactId>drill-java-exec</artifactId>
       <version>${version}</version>
     </dependency>
-  </dependencies>
+${moduleDependencies(modules, version)}  </dependencies>
 </project>
 `;
 }
@@ -304,6 +378,8 @@ async function buildCdsArchive(runtime: Pick<DrillRuntime, 'home' | 'java'>): Pr
     if (pid === undefined) throw new Error(`could not start ${java}`);
     const drill = new DrillClient(`http://127.0.0.1:${ports.http}`, 10_000);
     await waitUntilOnline(drill, pid, ports.user, bitDir, 300_000);
+    // The same Drillbit tells which session options this Drill has (see options.ts).
+    await writeOptionCatalog(drill, home).catch(() => {});
     await trainingWorkload(drill, join(bitDir, 'data'));
     // SIGTERM runs Drill's shutdown; the JVM writes the archive as it exits.
     signal(pid, 'SIGTERM');

@@ -162,6 +162,8 @@ export interface ClusterConf {
   stateDir: string;
   /** Queries the gateway sends one Drillbit at once (config pool.queriesPerDrillbit). */
   queriesPerDrillbit: number;
+  /** Drill's user impersonation (config drill.impersonation): /query.json's userName runs the query as that user. */
+  impersonation?: boolean;
 }
 
 // Drill's REST API holds one web-server thread per running /query.json, and Drill gives
@@ -185,7 +187,7 @@ drill.exec: {
   # planned just before the drain started still finds it (Drill advises >= 2 x zk.refresh).
   grace_period_ms: 1000,
   storage.action_on_plugins_override_file: "none",
-  http.jetty.server.handlers: ${conf.queriesPerDrillbit + HTTP_THREADS_BEYOND_QUERIES},
+  http.jetty.server.handlers: ${conf.queriesPerDrillbit + HTTP_THREADS_BEYOND_QUERIES},${conf.impersonation ? '\n  # drill.impersonation: /query.json\'s userName runs the query as that user.\n  impersonation: { enabled: true, max_chained_user_hops: 3 },' : ''}
   # Failed queries on /query.json then carry Drill's error message, not just queryState FAILED.
   options: { drill.exec.http.rest.errors.verbose: true }
 }

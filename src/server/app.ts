@@ -8,8 +8,9 @@ import { z } from 'zod';
 import type { Logger } from '../util/log.js';
 import { DromedarError } from '../util/errors.js';
 import { adminRoutes } from './admin.js';
-import { bearerAuth } from './auth.js';
-import { drillCompatRoutes, drillEndpointRefusal } from './drill-compat.js';
+import { Authenticator, type SessionSettings } from './auth.js';
+import { drillCompatRoutes, drillEndpointRefusal, DrillOptions } from './drill-compat.js';
+import { drillWebRoutes } from './drill-web.js';
 import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
 import { ApiRoutes, errors, type RouteSpec } from './openapi.js';
@@ -20,9 +21,13 @@ import { decisionHeaders, drillResult, plan, qsfParameters, queryBody, sqlText }
 export interface AppDeps extends QueryDeps {
   bodyLimitBytes: number;
   log: Logger;
-  /** Bearer tokens clients must send; none (or no `auth`): no authentication. */
-  auth?: { tokens: readonly string[] };
+  /** Tokens clients must send (Bearer, Basic password, or Drill's form login); none (or no `auth`): no authentication. */
+  auth?: { tokens: readonly string[]; session?: SessionSettings };
+  /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
+  drill?: { impersonation: boolean; options: DrillOptions };
 }
+
+const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -32,7 +37,8 @@ export function createApp(deps: AppDeps): Hono {
   const tokens = deps.auth?.tokens ?? [];
   app.use(requestLog(deps.log));
   // Before the body limit: a client without a token gets its 401 before its body is read.
-  const auth = bearerAuth(tokens);
+  const authenticator = new Authenticator(tokens, deps.auth?.session ?? SESSION_DEFAULTS);
+  const auth = authenticator.middleware();
   if (auth) app.use(auth);
   app.use(
     bodyLimit({
@@ -50,7 +56,8 @@ export function createApp(deps: AppDeps): Hono {
   queryRoutes(api, deps);
   app.route('/', planRoutes(deps.sizer, { qsf: deps.qsf }));
   adminRoutes(api, deps);
-  drillCompatRoutes(api, deps);
+  drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
+  drillWebRoutes(api, authenticator);
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));
   app.onError((err, c) => {

@@ -6,6 +6,8 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { DrillClient } from '../drill/client.js';
+import { DrillOptionCatalog } from '../drill/options.js';
+import type { PoolManager } from '../pool/pool.js';
 import { DromedarError } from '../util/errors.js';
 import { readDrillInput } from './input.js';
 import { errors, type ApiRoutes } from './openapi.js';
@@ -32,14 +34,58 @@ const DRILL_NAMES = new Set([
 
 const passThroughErrors = errors(502, 503, 504);
 
-export function drillCompatRoutes(api: ApiRoutes, deps: QueryDeps): void {
+// Paths of Drill's web UI and login beside its REST endpoints (first segment, lower case).
+const DRILL_WEB = new Set(['', 'query.json', 'login', 'logout', 'j_security_check', 'mainlogin', 'spnegologin']);
+
+/** Whether a request path is one of Drill's (served or refused): its errors then carry Drill's errorMessage. */
+export function isDrillPath(path: string): boolean {
+  const first = canonicalPath(path).split('/')[1] ?? '';
+  return DRILL_WEB.has(first) || DRILL_NAMES.has(first.replace(/\.json$/, ''));
+}
+
+/** What the gateway knows of its Drill for /query.json: impersonation, and Drill's options once known. */
+export interface DrillFacts {
+  impersonation: boolean;
+  options: DrillOptions;
+}
+
+/**
+ * Drill's option catalog: from the installation (written at install), else learnt once
+ * from one of the gateway's Drillbits when a request first sets options.
+ */
+export class DrillOptions {
+  private learning: Promise<DrillOptionCatalog | null> | undefined;
+
+  constructor(private catalog: DrillOptionCatalog | null) {}
+
+  async get(pool: PoolManager, signal: AbortSignal): Promise<DrillOptionCatalog | null> {
+    if (this.catalog) return this.catalog;
+    this.learning ??= this.learn(pool, signal).finally(() => (this.learning = undefined));
+    return this.learning;
+  }
+
+  private async learn(pool: PoolManager, signal: AbortSignal): Promise<DrillOptionCatalog | null> {
+    const lease = await pool.acquire(1, { signal });
+    try {
+      this.catalog = await DrillOptionCatalog.fromDrillbit(DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort));
+    } catch {
+      // Without the catalog, Drill itself judges the options (its 500 comes through).
+    } finally {
+      lease.release();
+    }
+    return this.catalog;
+  }
+}
+
+export function drillCompatRoutes(api: ApiRoutes, deps: QueryDeps, drill: DrillFacts = { impersonation: false, options: new DrillOptions(null) }): void {
   api.add(
     {
       method: 'post',
       path: '/query.json',
       tag: 'drill',
       summary: "Drill's query endpoint, sized and scaled like POST /query",
-      description: "Drill's request and response shapes, so pydrill, sqlalchemy-drill and curl scripts work unchanged. Errors also carry Drill's `errorMessage`.",
+      description:
+        "Drill's request and response shapes, read as Drill 1.22 reads them (null fields are none, numbers and booleans count as text, unknown fields are a 400), so pydrill, sqlalchemy-drill and curl scripts work unchanged. Errors also carry Drill's `errorMessage`.",
       request: { body: { content: { 'application/json': drillQueryBody } } },
       responses: {
         200: { description: "Drill's answer, streamed (Drill's own query errors too: queryState FAILED)", headers: decisionHeaders, content: { 'application/json': drillResult } },
@@ -47,12 +93,9 @@ export function drillCompatRoutes(api: ApiRoutes, deps: QueryDeps): void {
       },
     },
     async (c) => {
-      const input = await readDrillInput(c, deps.qsf.bounds);
-      // A physical or logical plan names its storage itself: no workspace confines it.
-      if (input.queryType.toUpperCase() !== 'SQL') {
-        throw new DromedarError('forbidden', `queryType ${JSON.stringify(input.queryType.slice(0, 20))} is not accepted through Dromedar: only SQL`, 403);
-      }
-      return runQuery(c, deps, input);
+      // Drill's options are checked against its catalog; learning that may need a Drillbit.
+      const settings = { impersonation: drill.impersonation, options: () => drill.options.get(deps.pool, c.req.raw.signal) };
+      return runQuery(c, deps, await readDrillInput(c, deps.qsf.bounds, settings));
     },
   );
   for (const read of READS) {

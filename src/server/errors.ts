@@ -1,9 +1,11 @@
 // Every error leaves the gateway as JSON {error, message} with its status; nothing
-// else (no stack trace, no HTML). Drill REST clients also get Drill's `errorMessage`.
+// else (no stack trace, no HTML). On Drill's routes the message also comes as Drill's
+// `errorMessage` (GenericExceptionMapper's shape), which Drill's clients show.
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { DromedarError } from '../util/errors.js';
+import { isDrillPath } from './drill-compat.js';
 
 export function toDromedarError(err: unknown): DromedarError {
   if (err instanceof DromedarError) return err;
@@ -17,6 +19,6 @@ export function errorResponse(c: Context, err: unknown): Response {
   for (const [key, value] of Object.entries(error.headers)) c.header(key, value);
   const body: Record<string, string> = { error: error.code, message: error.message };
   // Drill's own clients (pydrill, sqlalchemy-drill) read `errorMessage`.
-  if (c.req.path === '/query.json') body.errorMessage = error.message;
+  if (isDrillPath(c.req.path)) body.errorMessage = error.message;
   return c.json(body, status);
 }

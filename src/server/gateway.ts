@@ -6,9 +6,13 @@ import type { Config } from '../config/load.js';
 import { PoolManager } from '../pool/pool.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { Sizer } from '../sizing/index.js';
+import { createWritableWorkspaceRoots } from '../storage/dfs.js';
 import { DromedarError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { installDir } from '../drill/install.js';
+import { DrillOptionCatalog } from '../drill/options.js';
 import { createApp } from './app.js';
+import { DrillOptions } from './drill-compat.js';
 import { exposureWarning } from './auth.js';
 import { createHttpServer } from './http-server.js';
 import { QsfSetting } from './qsf.js';
@@ -33,6 +37,7 @@ export class Gateway {
   static async start(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
     const log = options.log ?? createLogger();
     const say = (line: string, fields: Record<string, unknown> = {}) => log.info(fields, line);
+    for (const root of await createWritableWorkspaceRoots(config)) say(`created the writable workspace folder ${root}`);
     const scheduler = options.scheduler ?? (await createScheduler(config, { log: say }));
     await scheduler.start();
     const maxDrillbits = config.pool.maxDrillbits ?? scheduler.capacity ?? 8;
@@ -49,7 +54,8 @@ export class Gateway {
     const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
     // A cold parser worker costs the first query ~200 ms: load it now, beside the rest.
     const warm = sizer.warm().catch(() => {});
-    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth });
+    const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(config.drill.home ?? installDir(config))) };
+    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill });
     await warm;
     const server = await listen(app.fetch, config.server.host, config.server.port);
     pool.start();

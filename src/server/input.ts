@@ -2,8 +2,10 @@
 // string or header. Bad input becomes a 4xx naming the field, never an exception.
 import type { Context } from 'hono';
 import { z } from 'zod';
+import { DrillOptionCatalog } from '../drill/options.js';
 import { parseQsf } from '../sizing/index.js';
 import { DromedarError } from '../util/errors.js';
+import { readDrillBody } from './drill-body.js';
 
 export interface QueryInput {
   sql: string;
@@ -11,6 +13,8 @@ export interface QueryInput {
   defaultSchema: string | undefined;
   autoLimit: number | undefined;
   options: Record<string, string | number | boolean> | undefined;
+  /** Drill's userName: run the query as this user (Drill impersonation). */
+  userName?: string | undefined;
 }
 
 const queryBody = z.object({
@@ -18,16 +22,6 @@ const queryBody = z.object({
   qsf: z.unknown().optional(),
   defaultSchema: z.string().min(1).optional(),
   autoLimit: z.number().int().nonnegative().optional(),
-});
-
-// Drill's request shape for POST /query.json.
-const drillBody = z.object({
-  queryType: z.string().default('SQL'),
-  query: z.string(),
-  autoLimit: z.union([z.string(), z.number()]).optional(),
-  defaultSchema: z.string().optional(),
-  userName: z.string().optional(),
-  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 
 export type QsfBounds = { min: number; max: number };
@@ -66,15 +60,50 @@ export function refusedOption(name: string): string | null {
   return null;
 }
 
-/** 400 for a name that is no Drill option name, 403 naming the first refused option. */
-export function checkDrillOptions(options: Record<string, unknown> | undefined): void {
-  for (const name of Object.keys(options ?? {})) {
+/**
+ * The options of one /query.json request, checked as Drill would check them, but answered
+ * with a 400 or 403 naming the option instead of Drill's bare "500 Query submission
+ * failed": 400 for a name that is no Drill option name, 403 for a refused option, and
+ * with Drill's option catalog at hand (src/drill/options.ts) 400 for an option this Drill
+ * does not have, one it sets system-wide only, or a value Drill cannot read as the
+ * option's kind (BaseOptionManager.setLocalOption, OptionValue.fromString). Range and
+ * enum limits of single options are Drill's to check.
+ */
+export function checkDrillOptions(options: Record<string, string | number | boolean | null> | undefined | null, catalog?: DrillOptionCatalog | null): void {
+  for (const [name, value] of Object.entries(options ?? {})) {
     if (!OPTION_NAME.test(name)) {
       throw new DromedarError('invalid_request', `options: ${JSON.stringify(name.slice(0, 100))} is not a Drill option name (letters, digits, _ and . only)`, 400);
     }
     const why = refusedOption(name);
     if (why !== null) throw new DromedarError('forbidden_option', `Drill option ${name} cannot be set through Dromedar: ${why}`, 403);
+    if (value === null) throw new DromedarError('invalid_option', `options.${name}: a value is needed (null sets nothing; Drill fails the query on it)`, 400);
+    if (!catalog) continue;
+    const option = catalog.get(name);
+    if (!option) throw new DromedarError('invalid_option', `options: Drill has no option ${name} (the names are those of sys.options and sys.internal_options)`, 400);
+    if (!DrillOptionCatalog.settableInSession(option)) {
+      throw new DromedarError('invalid_option', `options: Drill option ${name} can only be set system-wide (its scope is ${option.scopes}), not for one query`, 400);
+    }
+    const problem = valueProblem(String(value), option.kind);
+    if (problem) throw new DromedarError('invalid_option', `options.${name}: ${JSON.stringify(String(value).slice(0, 100))} is not a valid value for Drill option ${name} of type ${option.kind} (${problem})`, 400);
   }
+}
+
+// OptionValue.fromString: the value trimmed, then Boolean strictly true/false in any case,
+// Long.parseLong, Double.parseDouble.
+const JAVA_LONG = /^[+-]?\d+$/;
+const JAVA_DOUBLE = /^[+-]?(?:NaN|Infinity|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[fFdD]?|0[xX](?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+[fFdD]?)$/;
+
+function valueProblem(raw: string, kind: string): string | null {
+  const value = javaTrim(raw);
+  if (kind === 'BOOLEAN') return /^(true|false)$/i.test(value) ? null : 'true or false';
+  if (kind === 'LONG') return JAVA_LONG.test(value) && BigInt(value.replace(/^\+/, '')) >= -(2n ** 63n) && BigInt(value.replace(/^\+/, '')) < 2n ** 63n ? null : 'a whole number';
+  if (kind === 'DOUBLE') return JAVA_DOUBLE.test(value) ? null : 'a number';
+  return null;
+}
+
+// Java's String.trim: every character up to U+0020 at both ends.
+function javaTrim(text: string): string {
+  return text.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '');
 }
 
 /** POST /query: text/plain SQL or JSON {sql, qsf, defaultSchema, autoLimit}. */
@@ -100,28 +129,79 @@ export async function readQueryInput(c: Context, bounds: QsfBounds): Promise<Que
   };
 }
 
-/** POST /query.json: Drill's own request shape, so Drill REST clients work unchanged. */
-export async function readDrillInput(c: Context, bounds: QsfBounds): Promise<QueryInput & { queryType: string }> {
+/** What Dromedar knows of the Drill behind a /query.json request. */
+export interface DrillSettings {
+  /** drill.impersonation: Drill runs a query as its userName. */
+  impersonation: boolean;
+  /** Drill's options (src/drill/options.ts), asked for only when a request sets options; null when unknown. */
+  options?: () => Promise<DrillOptionCatalog | null>;
+}
+
+// QueryType's names; Drill runs only these, and the gateway only SQL.
+const QUERY_TYPES = ['SQL', 'LOGICAL', 'PHYSICAL', 'EXECUTION', 'PREPARED_STATEMENT'];
+
+/**
+ * POST /query.json: Drill's own request shape, read as Drill 1.22 reads it (QueryWrapper,
+ * QueryRunner), so Drill REST clients work unchanged: null or absent userName, autoLimit,
+ * defaultSchema and options mean none; numbers and booleans count as their text; autoLimit
+ * is whatever Integer.parseInt reads of it (anything else, or <= 0: no limit, as in Drill).
+ * What Drill refuses, the gateway refuses too (400), naming the field, in Drill's error shape.
+ */
+export async function readDrillInput(c: Context, bounds: QsfBounds, drill: DrillSettings = { impersonation: false }): Promise<QueryInput & { queryType: string }> {
   const type = mediaType(c);
   if (type !== 'application/json') {
     throw new DromedarError('unsupported_media_type', `POST /query.json takes application/json (got ${type || 'no content type'})`, 415);
   }
-  const parsed = drillBody.safeParse(await readJson(c));
-  if (!parsed.success) throw fieldError(parsed.error);
-  const body = parsed.data;
-  checkDrillOptions(body.options);
-  const autoLimit = body.autoLimit === undefined || body.autoLimit === '' ? undefined : Number(body.autoLimit);
-  if (autoLimit !== undefined && !(Number.isInteger(autoLimit) && autoLimit >= 0)) {
-    throw new DromedarError('invalid_request', 'autoLimit must be a whole number >= 0', 400);
+  const body = readDrillBody(await readText(c));
+  if (body === null) throw new DromedarError('invalid_request', "the body is empty: send Drill's JSON request, e.g. {\"queryType\": \"SQL\", \"query\": \"SELECT ...\"}", 400);
+  // QueryWrapper upper-cases queryType in its constructor: without one Drill answers 400.
+  if (body.queryType === null) throw new DromedarError('invalid_request', 'queryType is required (Drill\'s query types: SQL, LOGICAL, PHYSICAL; Dromedar runs SQL)', 400);
+  const queryType = body.queryType.toUpperCase();
+  if (!QUERY_TYPES.includes(queryType)) {
+    throw new DromedarError('invalid_request', `queryType ${JSON.stringify(body.queryType.slice(0, 20))} is not one of Drill's query types (SQL, LOGICAL, PHYSICAL); Dromedar runs SQL`, 400);
   }
+  // A physical or logical plan names its storage itself: no workspace confines it.
+  if (queryType !== 'SQL') throw new DromedarError('forbidden', `queryType ${JSON.stringify(body.queryType.slice(0, 20))} is not accepted through Dromedar: only SQL`, 403);
+  if (body.query === null) throw new DromedarError('invalid_request', 'query is required: the SQL to run', 400);
+  const catalog = body.options && Object.keys(body.options).length > 0 ? await drill.options?.() : null;
+  checkDrillOptions(body.options, catalog);
   return {
-    queryType: body.queryType,
+    queryType,
     sql: requireSql(body.query),
     qsf: qsfFrom(c, undefined, bounds),
     defaultSchema: body.defaultSchema || undefined,
-    autoLimit,
-    options: body.options,
+    autoLimit: drillAutoLimit(body.autoLimit, body.autoLimitRowCount),
+    options: (body.options ?? undefined) as Record<string, string> | undefined,
+    userName: userNameFor(c, body.userName, drill.impersonation),
   };
+}
+
+// QueryWrapper.mapCount: Integer.parseInt of the trimmed text, 0 when that fails; an
+// autoLimitRowCount given wins. BaseQueryRunner.applyRowLimit then limits only when > 0.
+function drillAutoLimit(text: string | null, rowCount: number | null): number | undefined {
+  if (rowCount !== null) return rowCount > 0 ? rowCount : undefined;
+  if (text === null) return undefined;
+  const value = javaTrim(text);
+  if (!/^[+-]?\d+$/.test(value)) return undefined;
+  const n = Number(value);
+  return n > 0 && n <= 2 ** 31 - 1 ? n : undefined;
+}
+
+// BaseQueryRunner.applyUserName: an empty name is none. With impersonation on, Drill runs the
+// query as the user (the deprecated User-Name header too, which the body wins over); off,
+// Drill fails such a query ("User impersonation is not enabled"), so the gateway says why.
+function userNameFor(c: Context, fromBody: string | null, impersonation: boolean): string | undefined {
+  if (!impersonation) {
+    if (fromBody) {
+      throw new DromedarError(
+        'impersonation_disabled',
+        `userName ${JSON.stringify(fromBody.slice(0, 100))}: user impersonation is not enabled on this gateway's Drillbits, so a query cannot run as another user (leave userName null or empty, or set drill.impersonation: true)`,
+        400,
+      );
+    }
+    return undefined;
+  }
+  return fromBody || c.req.header('user-name') || undefined;
 }
 
 // Every source present is validated, so a bad value is never silently ignored; the

@@ -38,7 +38,7 @@ export const errorSchema = z
   .object({
     error: z.string().describe('a stable code, e.g. invalid_qsf, path_outside_workspace, scale_timeout'),
     message: z.string().describe('what went wrong, for a person'),
-    errorMessage: z.string().optional().describe("POST /query.json only: the message again, where Drill's clients read it"),
+    errorMessage: z.string().optional().describe("on Drill's routes (/query.json, /status..., /, the login): the message again, where Drill's clients read it"),
   })
   .describe('Every error the gateway itself answers');
 
@@ -46,7 +46,7 @@ export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 502 | 503 | 504;
 
 const ERRORS: Record<ErrorStatus, string> = {
   400: 'bad input: invalid JSON or UTF-8, empty SQL, a wrong field, a bad QSF, an unknown schema',
-  401: 'no or wrong bearer token (only when tokens are configured)',
+  401: 'no or wrong token: Bearer, HTTP Basic with the token as the password, or a session of Drill\'s form login (only when tokens are configured)',
   403: 'refused: a path outside its workspace, a Drill admin endpoint, a query that is not SQL, a Drill session option Dromedar does not pass on (forbidden_option)',
   404: 'no such route',
   413: 'the body or the SQL is over its limit',

@@ -94,6 +94,7 @@ function drillRequest(input: QueryInput & { queryType?: string }): QueryRequest 
   if (input.autoLimit !== undefined) request.autoLimit = input.autoLimit;
   if (input.defaultSchema !== undefined) request.defaultSchema = input.defaultSchema;
   if (input.options !== undefined) request.options = input.options;
+  if (input.userName !== undefined) request.userName = input.userName;
   return request;
 }
 

@@ -1,6 +1,7 @@
 // Drill's `dfs` storage plugin, defined once: the gateway writes it into every
 // Drillbit's configuration and sizing resolves table paths against the same
 // workspace roots, so both always agree on what `dfs.ws.`path`` means.
+import { mkdir } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Config } from '../config/load.js';
 
@@ -19,6 +20,19 @@ export function workspaces(config: Pick<Config, 'dataDir' | 'storage'>): Map<str
     out.set(name, { name, root, writable: ws.writable, defaultInputFormat: ws.defaultInputFormat });
   }
   return out;
+}
+
+/**
+ * Creates the root folder of every writable workspace that is missing (dfs.tmp first of
+ * all): Drill refuses a workspace whose folder does not exist ("Schema [dfs.tmp] is not
+ * valid"), so CTAS and views would fail until someone made it. Returns the roots created.
+ */
+export async function createWritableWorkspaceRoots(config: Pick<Config, 'dataDir' | 'storage'>): Promise<string[]> {
+  const created: string[] = [];
+  for (const ws of workspaces(config).values()) {
+    if (ws.writable && (await mkdir(ws.root, { recursive: true })) !== undefined) created.push(ws.root);
+  }
+  return created;
 }
 
 // The formats Drill's own bootstrap configuration gives `dfs`.

@@ -11,12 +11,14 @@ import type { Config } from '../../src/config/load.js';
 import { resolveRuntime } from '../../src/drill/install.js';
 import { PoolManager } from '../../src/pool/pool.js';
 import { LocalScheduler } from '../../src/schedulers/local/local-scheduler.js';
+import { DrillOptionCatalog } from '../../src/drill/options.js';
 import { createApp } from '../../src/server/app.js';
+import { DrillOptions } from '../../src/server/drill-compat.js';
 import { createHttpServer } from '../../src/server/http-server.js';
 import { QsfSetting } from '../../src/server/qsf.js';
 import { Sizer } from '../../src/sizing/index.js';
 import { createLogger, type Logger } from '../../src/util/log.js';
-import { testConfig } from './env.js';
+import { DRILL_DIR, testConfig } from './env.js';
 
 export interface OfflineGateway {
   url: string;
@@ -57,7 +59,9 @@ export async function startOfflineGateway(options: OfflineOptions = {}): Promise
   });
   const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
   const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits: config.pool.maxDrillbits! });
-  const app = createApp({ sizer, pool, qsf, retries: 0, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth });
+  // Drill's option catalog as the installation has it (written by `dromedar drill install`).
+  const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(DRILL_DIR)) };
+  const app = createApp({ sizer, pool, qsf, retries: 0, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill });
   const server = createHttpServer(app.fetch, '127.0.0.1');
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -45,7 +45,7 @@ export interface LocalSchedulerOptions {
   drainTimeoutMs?: number;
 }
 
-type LocalConfig = Pick<Config, 'home' | 'dataDir' | 'storage' | 'scheduler' | 'pool'>;
+type LocalConfig = Pick<Config, 'home' | 'dataDir' | 'storage' | 'scheduler' | 'pool'> & { drill?: Pick<Config['drill'], 'impersonation'> };
 
 export class LocalScheduler implements Scheduler {
   readonly kind = 'local';
@@ -171,7 +171,7 @@ export class LocalScheduler implements Scheduler {
     await mkdir(confDir, { recursive: true });
     await writeFile(
       join(confDir, 'drill-override.conf'),
-      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: join(this.dir, 'cluster'), queriesPerDrillbit: this.config.pool.queriesPerDrillbit }),
+      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: join(this.dir, 'cluster'), queriesPerDrillbit: this.config.pool.queriesPerDrillbit, impersonation: this.config.drill?.impersonation }),
     );
     await writeFile(join(confDir, 'logback.xml'), logbackXml());
     await writeFile(join(confDir, 'storage-plugins-override.conf'), storageOverrideConf(this.config));

@@ -11,7 +11,7 @@ import { DromedarError } from '../../util/errors.js';
 import { jvmBytes } from '../local/memory.js';
 
 export type MarathonSettings = Config['scheduler']['marathon'];
-export type DrillbitsAppConfig = Pick<Config, 'dataDir' | 'storage' | 'pool'> & { scheduler: Pick<Config['scheduler'], 'marathon'> };
+export type DrillbitsAppConfig = Pick<Config, 'dataDir' | 'storage' | 'pool'> & { scheduler: Pick<Config['scheduler'], 'marathon'>; drill?: Pick<Config['drill'], 'impersonation'> };
 
 /** The app's ports, in order: Mesos hands them to the task as $PORT0..$PORT3. */
 export const PORT_NAMES = ['user', 'control', 'data', 'http'] as const;
@@ -115,7 +115,7 @@ export function drillbitCmd(config: DrillbitsAppConfig): string {
   // Bound to bindAddress, advertised in ZooKeeper as the agent's name.
   const env = { ...drillbitEnv(launch, {}), DRILL_HOST_NAME: '$HOST' };
   const files: [string, string][] = [
-    ['drill-override.conf', drillOverrideConf({ clusterId: m.clusterId, zkConnect: m.zkConnect, stateDir: '$SANDBOX/state', queriesPerDrillbit: config.pool.queriesPerDrillbit })],
+    ['drill-override.conf', drillOverrideConf({ clusterId: m.clusterId, zkConnect: m.zkConnect, stateDir: '$SANDBOX/state', queriesPerDrillbit: config.pool.queriesPerDrillbit, impersonation: config.drill?.impersonation })],
     ['logback.xml', logbackXml()],
     ['storage-plugins-override.conf', storageOverrideConf(config)],
   ];
