@@ -76,6 +76,7 @@ describe('columns read', () => {
     assert.deepEqual(namedColumns("SELECT a, COUNT(*), b * 2 FROM dfs.`t` WHERE c = 'x' -- d").paths.map((p) => p[0]).sort(), ['a', 'b', 'c', 'count', 'dfs', 'from', 'select', 't', 'where']);
     assert.equal(namedColumns('SELECT * FROM dfs.`t`').all, true);
     assert.equal(namedColumns('SELECT DISTINCT t.* FROM dfs.`t` t').all, true);
+    assert.equal(namedColumns('SELECT a FROM dfs.`t` WHERE NOT EXISTS (SELECT * FROM dfs.`u`)').all, false);
   });
 });
 
