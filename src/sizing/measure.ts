@@ -119,6 +119,7 @@ export class FileMeasurer {
     const count = countParquet(parquet, query.columns, query.filters);
     if (count.pruned.length > 0) pruning.push(`row groups (${count.pruned.join(' AND ')}): ${count.rowGroups.kept} of ${count.rowGroups.total}`);
     if (count.unpruned) notes.push(count.unpruned);
+    if (count.allPruned) notes.push('every row group pruned: Drill plans one for the schema and prunes it again when the scan runs, reading nothing');
     if (query.filters.length > 0 && count.pruned.length === 0 && !count.unpruned) notes.push(`row groups: none pruned by ${query.filters.map(describe).join(' AND ')}`);
     return {
       ...base,

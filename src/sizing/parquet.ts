@@ -10,7 +10,8 @@
 //   min/max (ComparisonPredicate): a row group is dropped when a conjunct cannot
 //   hold for any value in [min, max], or when the column is all nulls; statistics
 //   that are missing keep it. When every row group is dropped, the first is kept
-//   (for the schema). At or above planner.store.parquet.rowgroup.filter.pushdown.threshold
+//   (for the schema), and pruned again when the scan runs (ROWGROUPS_PRUNED): no
+//   bytes are read. At or above planner.store.parquet.rowgroup.filter.pushdown.threshold
 //   (10,000) row groups nothing is pruned at planning.
 // - Empty row groups are skipped (FileMetadataCollector, DRILL-5009).
 // Only comparisons certain to decide as Drill does prune here; anything in doubt
@@ -35,6 +36,8 @@ export interface ParquetCount {
   pruned: string[];
   /** Why filters did not prune although there were some. */
   unpruned: string | null;
+  /** Every row group was pruned: Drill plans one (for the schema) and reads none. */
+  allPruned: boolean;
 }
 
 /** Counts the bytes read of Parquet files (`files` in Drill's order: by path). */
@@ -64,14 +67,17 @@ export function countParquet(files: ParquetFile[], use: ColumnUse, filters: Colu
       }
       return true;
     });
-    if (kept.length === 0 && total > 0) kept = [groups[0]!];
+    // Drill keeps one for the schema, and its run-time pruning drops it again: nothing is read.
+    if (kept.length === 0 && total > 0) {
+      return { bytes: 0, rowGroups: { kept: 1, total }, columns: [...columns], pruned: [...pruned], unpruned, allPruned: true };
+    }
   }
   let bytes = 0;
   for (const { file, index, selected } of kept) {
     const sizes = file.footer.rowGroups[index]!.bytes;
     for (const i of selected) bytes += sizes[i]!;
   }
-  return { bytes, rowGroups: { kept: kept.length, total }, columns: [...columns], pruned: [...pruned], unpruned };
+  return { bytes, rowGroups: { kept: kept.length, total }, columns: [...columns], pruned: [...pruned], unpruned, allPruned: false };
 }
 
 // A column path read covers the leaves below it (m: m.x and m.y), and a leaf covers deeper paths.
