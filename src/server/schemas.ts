@@ -59,7 +59,7 @@ export const drillResult = z.looseObject({
 });
 
 export const decisionHeaders = {
-  'Dromedar-Dataset-Bytes': { description: 'bytes the query reads, by file metadata', schema: z.string() },
+  'Dromedar-Dataset-Bytes': { description: 'bytes the query reads as sizing counts them (sizing.measure: Parquet column chunks from footers, or file sizes); POST /v1/plan explains them per table', schema: z.string() },
   'Dromedar-QSF': { description: 'the QSF the query was sized with', schema: z.string() },
   'Dromedar-Drillbits': { description: 'the Drillbits the query was sized for', schema: z.string() },
   'Dromedar-Parsed': { description: 'false when the SQL could not be parsed (minimum size)', schema: z.string() },
