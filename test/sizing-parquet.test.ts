@@ -251,6 +251,7 @@ describe('views', () => {
     view('v_v', 'SELECT *\nFROM `dfs`.`v_star`');
     view('v_missing', 'SELECT *\nFROM `dfs`.`nope`');
     view('v_schema', 'SELECT *\nFROM `hive`.`x`');
+    view('v_glob', 'SELECT *\nFROM `dfs`.`p/[a.parquet`');
     view('v_loop1', 'SELECT * FROM `dfs`.`v_loop2`');
     view('v_loop2', 'SELECT * FROM `dfs`.`v_loop1`');
     view('v_self', 'SELECT * FROM `dfs`.`v_self`');
@@ -286,6 +287,7 @@ describe('views', () => {
     const cases: Array<[string, RegExp]> = [
       ['v_missing', /names dfs\.default\.`nope`, which does not exist/],
       ['v_schema', /unknown schema hive/],
+      ['v_glob', /invalid glob.*unclosed \[/],
       ['v_json', /not JSON/],
       ['v_nosql', /has no "sql"/],
       ['v_dir', /not a regular file/],

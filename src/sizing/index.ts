@@ -219,7 +219,14 @@ export class Sizer {
           const why = err instanceof DromedarError ? err.message : String(err);
           return { size: { ...empty(name, innerRef.schema[0]?.toLowerCase() ?? '', null, null), counted: 'unknown', unknown: `in view ${found.file}: ${why}` }, paths: () => [], parsed: false };
         }
-        const child = await this.measureTarget(resolved, innerRef, uses[i]!, inner);
+        let child: Measured;
+        try {
+          child = await this.measureTarget(resolved, innerRef, uses[i]!, inner);
+        } catch (err) {
+          // A path leading outside every workspace stays refused (403), wherever it is named.
+          if (!(err instanceof DromedarError) || err.status === 403) throw err;
+          return { size: { ...empty(resolved.name, resolved.plugin, resolved.kind === 'files' ? resolved.workspace : null, resolved.kind === 'files' ? resolved.path : null), counted: 'unknown', unknown: `in view ${found.file}: ${err.message}` }, paths: () => [], parsed: false };
+        }
         // A table the view names that does not exist: Drill fails the query; the size is unknown.
         if (child.size.missing) return { ...child, size: { ...child.size, counted: 'unknown', unknown: `view ${found.file} names ${child.size.name}, which does not exist` }, parsed: false };
         return child;
