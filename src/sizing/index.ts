@@ -172,10 +172,10 @@ export class Sizer {
     if (target.kind === 'metadata') {
       return { size: { ...empty(target.name, target.plugin, null, null), counted: 'metadata', rescan }, paths: () => [], parsed: true };
     }
-    // Drill looks a name up as a view first (a glob names files only).
-    const view = hasGlob(target.path) ? null : await this.views.find(target.path);
+    // Drill looks a name up as a view first (a glob names files only). Both are looked
+    // up at once: a view is rare, and a cached listing costs its check either way.
+    const [view, listing] = await Promise.all([hasGlob(target.path) ? null : this.views.find(target.path), this.listings.get(target.path)]);
     if (view) return this.measureView(target, view, ref, use, expansion);
-    const listing = await this.listings.get(target.path);
     const measured = await this.files_.measure(listing, { dirs: target.dirs, columns: use, filters: ref.filters ?? [], measure: this.measureKind });
     const { name, plugin, workspace, path } = target;
     const size: TargetSize = {
