@@ -24,9 +24,10 @@ import { warmOverheadBenchmark } from './warm-overhead.js';
 import { streamingBenchmark } from './streaming.js';
 import { shrinkBenchmark } from './shrink.js';
 import { sizingBenchmark } from './sizing.js';
+import { accuracyBenchmark } from './accuracy.js';
 
 // Order matters in smoke mode: the shared gateway's first query (cold start) starts its first Drillbit.
-export const BENCHMARKS: Benchmark[] = [startupBenchmark, coldStartBenchmark, warmOverheadBenchmark, streamingBenchmark, shrinkBenchmark, sizingBenchmark];
+export const BENCHMARKS: Benchmark[] = [startupBenchmark, coldStartBenchmark, warmOverheadBenchmark, streamingBenchmark, shrinkBenchmark, sizingBenchmark, accuracyBenchmark];
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

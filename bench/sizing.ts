@@ -1,6 +1,10 @@
 // Benchmark 5: sizing a query over a directory of 10,000 files (and 100,000), with
 // src/sizing's Sizer directly: cold (a new Sizer, its listing cache empty; its SQL
-// worker already started) and cached (the same query again). Baseline, same run:
+// worker already started; the process's Parquet footer cache warm, as in a gateway
+// that has seen the files), cold with footers never read before (a footer cache of
+// its own), cold with sizing.measure "files" (no footers: what sizing did before it
+// read them), and cached (the same query again). Every file is named .parquet, so
+// every one has its footer read (and found not to be Parquet). Baseline, same run:
 // the bare file system work, readdirSync + statSync of every file (and, for scale,
 // fs.promises readdir + stat with the Sizer's concurrency of 64). CPU time too
 // (process.cpuUsage: every thread, the scan worker's included): the machine is shared.
@@ -8,7 +12,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Sizer } from '../src/sizing/index.js';
+import { Footers, Sizer } from '../src/sizing/index.js';
 import type { Benchmark, BenchContext, BenchOutput, Target } from './lib/context.js';
 import { manyFiles } from './lib/data.js';
 import { compare, summarize, type Comparison, type Summary } from './lib/stats.js';
@@ -38,7 +42,15 @@ export const sizingBenchmark: Benchmark = {
       const cold: number[] = [];
       const coldCpu: number[] = [];
       const first: number[] = [];
+      const footersCold: number[] = [];
+      const footersColdCpu: number[] = [];
+      const filesMeasure: number[] = [];
+      const filesConfig = ctx.config(ctx.newHome('sizing-files'), { sizing: { measure: 'files' } });
       let planned = { bytes: 0, files: 0 };
+      // The process's footer cache sees the files once, as a gateway would have.
+      const warm = new Sizer(config, { minDrillbits: 1, maxDrillbits: 8 });
+      await warm.plan(sql);
+      await warm.close();
       for (let i = 0; i < set.coldRuns; i++) {
         let c = cpuMs();
         fs.push(syncScan(dir));
@@ -54,6 +66,22 @@ export const sizingBenchmark: Benchmark = {
         coldCpu.push(cpuMs() - c);
         planned = { bytes: plan.bytes, files: plan.targets[0]?.files ?? 0 };
         await sizer.close();
+        // Footers never read before: a footer cache of its own.
+        const unseen = new Sizer(config, { minDrillbits: 1, maxDrillbits: 8 }, { footers: new Footers({ maxBytes: 64 * 2 ** 20 }) });
+        await unseen.plan('SELECT * FROM sys.version');
+        c = cpuMs();
+        t = performance.now();
+        await unseen.plan(sql);
+        footersCold.push(performance.now() - t);
+        footersColdCpu.push(cpuMs() - c);
+        await unseen.close();
+        // sizing.measure "files": no footers at all.
+        const byFiles = new Sizer(filesConfig, { minDrillbits: 1, maxDrillbits: 8 });
+        await byFiles.plan('SELECT * FROM sys.version');
+        t = performance.now();
+        await byFiles.plan(sql);
+        filesMeasure.push(performance.now() - t);
+        await byFiles.close();
         // The very first plan of a new Sizer: the SQL worker's start-up included (the
         // scan workers are the process's, shared by every Sizer: already running).
         const fresh = new Sizer(config, { minDrillbits: 1, maxDrillbits: 8 });
@@ -83,10 +111,16 @@ export const sizingBenchmark: Benchmark = {
       series[`${key}.cold_cpu_ms`] = summarize(coldCpu, 'ms');
       series[`${key}.first_plan_of_new_sizer_ms`] = summarize(first, 'ms');
       series[`${key}.cached_ms`] = summarize(cached, 'ms');
+      series[`${key}.cold_footers_unseen_ms`] = summarize(footersCold, 'ms');
+      series[`${key}.cold_footers_unseen_cpu_ms`] = summarize(footersColdCpu, 'ms');
+      series[`${key}.cold_measure_files_ms`] = summarize(filesMeasure, 'ms');
       const vsFs = compare(`${set.count} files: cold plan vs readdirSync+statSync`, { name: 'readdirSync+statSync', values: fs }, { name: 'Sizer.plan cold', values: cold }, 'ms', { paired: true });
       const cachedVsCold = compare(`${set.count} files: cached plan vs cold plan`, { name: 'cold', values: cold }, { name: 'cached', values: cached }, 'ms');
       const cpuVsFs = compare(`${set.count} files: cold plan CPU vs readdirSync+statSync CPU`, { name: 'readdirSync+statSync CPU', values: fsCpu }, { name: 'Sizer.plan cold CPU', values: coldCpu }, 'ms', { paired: true });
-      comparisons.push(vsFs, cpuVsFs, cachedVsCold);
+      const vsFiles = compare(`${set.count} files: cold plan (footers cached) vs cold plan with sizing.measure files`, { name: 'measure files, cold', values: filesMeasure }, { name: 'measure scan, cold', values: cold }, 'ms', { paired: true });
+      const unseenVsFiles = compare(`${set.count} files: cold plan, footers never read vs sizing.measure files`, { name: 'measure files, cold', values: filesMeasure }, { name: 'measure scan, footers unseen', values: footersCold }, 'ms', { paired: true });
+      const unseenVsFs = compare(`${set.count} files: cold plan, footers never read vs readdirSync+statSync`, { name: 'readdirSync+statSync', values: fs }, { name: 'measure scan, footers unseen', values: footersCold }, 'ms', { paired: true });
+      comparisons.push(vsFs, cpuVsFs, cachedVsCold, vsFiles, unseenVsFiles, unseenVsFs);
       if (!ctx.smoke && set.count === 10_000) {
         targets.push({ name: 'sizing 10,000 files: cold plan p50', value: series[`${key}.cold_ms`]!.p50, unit: 'ms', target: '<= 100', met: series[`${key}.cold_ms`]!.p50 <= 100 });
         targets.push({ name: 'sizing 10,000 files: cached plan p50', value: series[`${key}.cached_ms`]!.p50, unit: 'ms', target: '<= 1', met: series[`${key}.cached_ms`]!.p50 <= 1 });
@@ -98,8 +132,11 @@ export const sizingBenchmark: Benchmark = {
       rows.push(
         [`${set.count.toLocaleString('en')} files: readdirSync + statSync of each (baseline: the bare metadata work)`, msP99(series[`${key}.fs_readdir_stat_ms`], 2), '1'],
         [`${set.count.toLocaleString('en')} files: fs.promises readdir + stat, 64 at a time`, msP99(series[`${key}.fs_async_readdir_stat_ms`], 2), ratio(compare('', { name: '', values: fs }, { name: '', values: fsAsync }, 'ms'))],
-        [`${set.count.toLocaleString('en')} files: Sizer.plan, cold`, msP99(series[`${key}.cold_ms`], 2), ratio(vsFs)],
+        [`${set.count.toLocaleString('en')} files: Sizer.plan, cold (footers cached)`, msP99(series[`${key}.cold_ms`], 2), `${ratio(vsFs)} (vs measure files ${ratio(vsFiles)})`],
         [`${set.count.toLocaleString('en')} files: CPU time, readdirSync + statSync / Sizer.plan cold (all threads)`, `${msP99(series[`${key}.fs_readdir_stat_cpu_ms`], 2)} / ${msP99(series[`${key}.cold_cpu_ms`], 2)}`, ratio(cpuVsFs)],
+        [`${set.count.toLocaleString('en')} files: Sizer.plan, cold, sizing.measure "files" (no footers)`, msP99(series[`${key}.cold_measure_files_ms`], 2), ratio(compare('', { name: '', values: fs }, { name: '', values: filesMeasure }, 'ms', { paired: true }))],
+        [`${set.count.toLocaleString('en')} files: Sizer.plan, cold, footers never read before`, msP99(series[`${key}.cold_footers_unseen_ms`], 2), `${ratio(unseenVsFs)} (vs measure files ${ratio(unseenVsFiles)})`],
+        [`${set.count.toLocaleString('en')} files: CPU time, Sizer.plan cold with footers never read (all threads)`, msP99(series[`${key}.cold_footers_unseen_cpu_ms`], 2), '–'],
         [`${set.count.toLocaleString('en')} files: first plan of a new Sizer (SQL worker start)`, msP99(series[`${key}.first_plan_of_new_sizer_ms`], 2), '–'],
         [`${set.count.toLocaleString('en')} files: Sizer.plan, cached`, msP99(series[`${key}.cached_ms`], 3), `${ratio(cachedVsCold)} of cold`],
         [`${set.count.toLocaleString('en')} files: Sizer.plan, cached, mean CPU time`, `${cachedCpuMean.toFixed(3)} ms`, '–'],

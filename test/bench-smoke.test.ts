@@ -41,7 +41,8 @@ const EXPECTED: Record<string, string[]> = {
   'warm-overhead': ['direct.latency_ms', 'gateway /query.latency_ms', 'gateway /query.json.latency_ms', 'gateway /query sizing_ms', 'gateway /query drill_ms'],
   streaming: ['direct.throughput_mib_s', 'gateway.throughput_mib_s', 'gateway.rss_peak_mib', 'gateway.rss_growth_mib'],
   shrink: ['idle_timeout_to_gone_ms', 'drain_to_gone_ms', 'small_query_latency_ms', 'large_query_latency_ms'],
-  sizing: ['files1k.fs_readdir_stat_ms', 'files1k.cold_ms', 'files1k.cached_ms'],
+  sizing: ['files1k.fs_readdir_stat_ms', 'files1k.cold_ms', 'files1k.cached_ms', 'files1k.cold_footers_unseen_ms', 'files1k.cold_measure_files_ms'],
+  accuracy: ['ratio', 'files_ratio', 'plan_ms', 'query_ms'],
 };
 
 // Values that are differences may be negative (RSS growth after a GC, a Drillbit gone a little
@@ -96,6 +97,14 @@ test('every benchmark runs in smoke mode and writes its JSON with sane values', 
   const cold = JSON.parse(readFileSync(join(out, 'cold-start.json'), 'utf8')) as Result;
   const steps = (cold.breakdown as Record<string, Record<string, number>>)['N=1']!;
   for (const step of ['JVM start to first log line', 'Drill start-up (log)', 'first query on the new Drillbit(s)']) assert.ok(steps[step]! > 0, `cold start breakdown: ${step}`);
+  // Accuracy: every TPC-H query planned and run, with an estimate and Drill's bytes (no thresholds).
+  const accuracy = JSON.parse(readFileSync(join(out, 'accuracy.json'), 'utf8')) as Result & { details: { rows: Array<{ query: string; estimate: number; actual: number | null; ratio: number | null; state: string }> } };
+  assert.equal(accuracy.details.rows.length, 22, 'the 22 TPC-H queries');
+  for (const row of accuracy.details.rows) {
+    assert.equal(row.state, 'COMPLETED', `${row.query} ran`);
+    assert.ok(row.estimate > 0 && row.actual !== null && row.actual > 0, `${row.query}: an estimate (${row.estimate}) and Drill's bytes (${row.actual})`);
+  }
+  assert.ok(accuracy.targets.some((t) => t.name.includes('within 0.8-1.5')), 'accuracy reports its targets');
   const shrink = JSON.parse(readFileSync(join(out, 'shrink.json'), 'utf8')) as Result;
   assert.ok(shrink.targets.some((t) => t.name === 'shrink: failed queries'), 'shrink reports its failed queries');
 });

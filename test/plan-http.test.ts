@@ -44,13 +44,36 @@ describe('POST /v1/plan', () => {
   test('the plan of a query, without running it', async () => {
     const res = await post({ sql: 'SELECT * FROM `sales`', defaultSchema: 'dfs.data' });
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), {
-      targets: [{ name: 'dfs.data.`sales`', plugin: 'dfs', workspace: 'data', path: join(config.dataDir, 'sales'), bytes: 4 * MIB, files: 2, missing: false }],
+    const body = (await res.json()) as { targets: Array<Record<string, unknown>> } & Record<string, unknown>;
+    assert.deepEqual({ ...body, targets: body.targets.map(({ fallbacks: _, ...t }) => t) }, {
+      targets: [
+        {
+          name: 'dfs.data.`sales`',
+          plugin: 'dfs',
+          workspace: 'data',
+          path: join(config.dataDir, 'sales'),
+          bytes: 4 * MIB,
+          bytesStored: 4 * MIB,
+          files: 2,
+          missing: false,
+          counted: 'files',
+          columns: null,
+          rowGroups: null,
+          pruning: [],
+          notes: [],
+          rescan: null,
+          view: null,
+          unknown: null,
+        },
+      ],
       bytes: 4 * MIB,
       qsf: 1,
       drillbits: 4,
       parsed: true,
+      measure: 'scan',
     });
+    // Zeros named .parquet are no Parquet files: counted at their size, and the plan says why.
+    assert.deepEqual(body.targets[0]!.fallbacks, [{ files: 2, bytes: 4 * MIB, reason: 'named .parquet but not Parquet (no PAR1 magic at the end): counted at file size', example: join(config.dataDir, 'sales/a.parquet') }]);
   });
 
   test('qsf from the body (number or numeric string), the query string or the header', async () => {

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../src/config/load.js';
-import { drillbitsFor, parseQsf, Sizer, type Plan } from '../src/sizing/index.js';
+import { drillbitsFor, parseQsf, Sizer, type Plan, type TargetSize } from '../src/sizing/index.js';
 import { OutsideError, scan, type Scan } from '../src/sizing/scan.js';
 import { DromedarError } from '../src/util/errors.js';
 import { testConfig } from './support/env.js';
@@ -37,6 +37,29 @@ function sizerFor(overrides: Record<string, unknown> = {}, bounds?: { minDrillbi
 }
 
 const bytes = async (sizer: Sizer, sql: string, defaultSchema?: string) => (await sizer.plan(sql, { defaultSchema })).bytes;
+
+/** A target's decision with nothing counted yet: the fields a test then sets. */
+function target(name: string, plugin: string, workspace: string | null, path: string | null): TargetSize {
+  return {
+    name,
+    plugin,
+    workspace,
+    path,
+    bytes: 0,
+    bytesStored: 0,
+    files: 0,
+    missing: false,
+    counted: 'files',
+    columns: null,
+    rowGroups: null,
+    pruning: [],
+    fallbacks: [],
+    notes: [],
+    rescan: null,
+    view: null,
+    unknown: null,
+  };
+}
 
 async function rejects(promise: Promise<unknown>, code: string, status: number, mentions: RegExp): Promise<void> {
   await assert.rejects(promise, (err: unknown) => {
@@ -81,11 +104,21 @@ describe('sizing a tree of known sizes', () => {
   test('a single file, and a directory read recursively without hidden names', async () => {
     const plan = await env.sizer.plan('SELECT * FROM dfs.`one.parquet`');
     assert.deepEqual(plan, {
-      targets: [{ name: 'dfs.default.`one.parquet`', plugin: 'dfs', workspace: 'default', path: join(env.data, 'one.parquet'), bytes: 1, files: 1, missing: false }],
+      targets: [
+        {
+          ...target('dfs.default.`one.parquet`', 'dfs', 'default', join(env.data, 'one.parquet')),
+          bytes: 1,
+          bytesStored: 1,
+          files: 1,
+          // A one-byte file named .parquet is no Parquet file: it counts its size, and says why.
+          fallbacks: [{ files: 1, bytes: 1, reason: 'named .parquet but not Parquet (1 bytes: too short for a Parquet file): counted at file size', example: join(env.data, 'one.parquet') }],
+        },
+      ],
       bytes: 1,
       qsf: 100,
       drillbits: 1,
       parsed: true,
+      measure: 'scan',
     } satisfies Plan);
     assert.equal(await bytes(env.sizer, 'SELECT * FROM dfs.`logs`'), 2 + 4 + 8 + 16);
     assert.deepEqual(await env.sizer.files('SELECT * FROM dfs.`logs`'), ['2024/01/a.json', '2024/02/b.json', '2025/01/c.json', 'top.json'].map((f) => join(env.data, 'logs', f)));
@@ -156,9 +189,9 @@ describe('sizing a tree of known sizes', () => {
   test('metadata schemas read no files', async () => {
     const plan = await env.sizer.plan('SELECT * FROM sys.drillbits, cp.`employee.json`, INFORMATION_SCHEMA.`TABLES`');
     assert.deepEqual(plan.targets, [
-      { name: 'sys.`drillbits`', plugin: 'sys', workspace: null, path: null, bytes: 0, files: 0, missing: false },
-      { name: 'cp.`employee.json`', plugin: 'cp', workspace: null, path: null, bytes: 0, files: 0, missing: false },
-      { name: 'INFORMATION_SCHEMA.`TABLES`', plugin: 'information_schema', workspace: null, path: null, bytes: 0, files: 0, missing: false },
+      { ...target('sys.`drillbits`', 'sys', null, null), counted: 'metadata' },
+      { ...target('cp.`employee.json`', 'cp', null, null), counted: 'metadata' },
+      { ...target('INFORMATION_SCHEMA.`TABLES`', 'information_schema', null, null), counted: 'metadata' },
     ]);
     assert.deepEqual([plan.bytes, plan.drillbits], [0, 1]);
   });

@@ -136,6 +136,27 @@ function sizing(r: Results): Panel | null {
   return { title: 'Sizing: planning over a directory of files (lower is better)', note: 'Bar: p50; whisker: min–max. Log axis.', rows, columns: [{ unit: 'ms', cells, log: true }] };
 }
 
+// Estimate/actual per TPC-H query: what sizing counts now (footers) and what file sizes gave.
+function accuracy(r: Results): Panel | null {
+  const res = r.get('accuracy');
+  const rows = ((res?.details as { rows?: Array<{ query: string; ratio: number | null; storedRatio: number | null }> } | undefined)?.rows ?? []).filter((x) => x.ratio !== null);
+  if (!res || !rows.length) return null;
+  const cell = (v: number | null, color: string): Cell | undefined => (v === null || !Number.isFinite(v) ? undefined : { segs: [{ value: v, color }], text: fmt(v) });
+  const refs = [
+    { value: 0.8, label: 'target 0.8–1.5' },
+    { value: 1.5, label: '' },
+  ];
+  return {
+    title: 'Sizing accuracy: estimate / bytes Drill read, TPC-H as Parquet (1 is exact)',
+    note: 'Log axis. Dashed: the target band.',
+    rows: rows.map((x) => ({ label: x.query })),
+    columns: [
+      { title: 'footers (sizing.measure scan)', unit: '×', cells: rows.map((x) => cell(x.ratio, PALETTE[0]!)), log: true, refs },
+      { title: 'file sizes (measure files)', unit: '×', cells: rows.map((x) => cell(x.storedRatio, PALETTE[1]!)), log: true, refs },
+    ],
+  };
+}
+
 interface Scale { x: (v: number) => number; ticks: number[] }
 
 function scale(values: number[], width: number, log: boolean): Scale {
@@ -224,7 +245,7 @@ function drawPanel(p: Panel, top: number): { svg: string; height: number } {
 /** One SVG document with a panel per benchmark present (and not failed) in `all.results`. */
 export function renderCharts(all: { smoke?: boolean; finishedAt?: string; results: BenchResult[] }): string {
   const byName: Results = new Map(all.results.filter((r) => !r.error && r.series).map((r) => [r.name, r]));
-  const panels = [coldStart, warmOverhead, streaming, startup, sizing]
+  const panels = [coldStart, warmOverhead, streaming, startup, sizing, accuracy]
     .map((make) => make(byName))
     .map((p) => p && { ...p, columns: p.columns.filter((c) => c.cells.some(Boolean)) })
     .filter((p): p is Panel => p !== null && p.columns.length > 0);

@@ -131,10 +131,27 @@ export async function planLocally(config: Config, sql: string, options: { qsf?: 
 }
 
 function describePlan(plan: Plan): string {
-  const table = new Table({ head: ['target', 'plugin', 'workspace', 'path', 'files', 'size'], style: PLAIN });
-  for (const t of plan.targets) table.push([t.name, t.plugin, t.workspace ?? '', t.path ?? '', t.files, t.missing ? 'missing' : mib(t.bytes)]);
-  const parsed = plan.parsed ? '' : ' (read by the fallback extractor: no pruning)';
-  return `${table.toString()}\n${mib(plan.bytes)} at QSF ${plan.qsf} -> ${plan.drillbits} Drillbit(s)${parsed}`;
+  const table = new Table({ head: ['target', 'path', 'files', 'stored', 'read', 'counted'], style: PLAIN });
+  const add = (targets: Plan['targets'], depth: number) => {
+    for (const t of targets) {
+      table.push([`${'  '.repeat(depth)}${t.name}`, t.path ?? '', t.files, mib(t.bytesStored), t.missing ? 'missing' : mib(t.bytes), how(t)]);
+      if (t.view) add(t.view.targets as unknown as Plan['targets'], depth + 1);
+    }
+  };
+  add(plan.targets, 0);
+  const parsed = plan.parsed ? '' : ' (not all SQL could be parsed or sized: a minimum)';
+  return `${table.toString()}\n${mib(plan.bytes)} (sizing.measure ${plan.measure}) at QSF ${plan.qsf} -> ${plan.drillbits} Drillbit(s)${parsed}`;
+}
+
+// How a target's bytes were counted, in a few words.
+function how(t: Plan['targets'][number]): string {
+  if (t.unknown) return `unknown: ${t.unknown}`;
+  const parts: string[] = [t.counted];
+  if (t.columns) parts.push(t.columns[0] === '*' ? 'all columns' : `${t.columns.length} column(s)`);
+  if (t.rowGroups) parts.push(`${t.rowGroups.kept}/${t.rowGroups.total} row groups`);
+  if (t.fallbacks.length > 0) parts.push(`${t.fallbacks.reduce((n, f) => n + f.files, 0)} file(s) at file size`);
+  if (t.rescan) parts.push('scanned again by Drill');
+  return parts.join(', ');
 }
 
 export function mib(bytes: number): string {

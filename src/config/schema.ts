@@ -86,6 +86,11 @@ export const configSchema = z.object({
       qsfMax: z.number().positive().default(1_000_000),
       cacheTtlMs: z.number().int().nonnegative().default(60_000),
       cacheMaxEntries: z.number().int().positive().default(10_000),
+      // "scan": the bytes Drill reads (Parquet: the column chunks of the columns and row
+      // groups it reads, from the files' footers); "files": the files' sizes.
+      measure: z.enum(['scan', 'files']).default('scan'),
+      // Parquet footer summaries kept (bytes, estimated); validated by each file's stat.
+      footerCacheBytes: z.number().int().nonnegative().default(64 * 2 ** 20),
     })
     .prefault({}),
   pool: z

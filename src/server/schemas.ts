@@ -59,7 +59,7 @@ export const drillResult = z.looseObject({
 });
 
 export const decisionHeaders = {
-  'Dromedar-Dataset-Bytes': { description: 'bytes the query reads, by file metadata', schema: z.string() },
+  'Dromedar-Dataset-Bytes': { description: 'bytes the query reads as sizing counts them (sizing.measure: Parquet column chunks from footers, or file sizes); POST /v1/plan explains them per table', schema: z.string() },
   'Dromedar-QSF': { description: 'the QSF the query was sized with', schema: z.string() },
   'Dromedar-Drillbits': { description: 'the Drillbits the query was sized for', schema: z.string() },
   'Dromedar-Parsed': { description: 'false when the SQL could not be parsed (minimum size)', schema: z.string() },
@@ -68,22 +68,55 @@ export const decisionHeaders = {
   'Server-Timing': { description: 'sizing, scale and drill durations', schema: z.string() },
 };
 
-export const plan = z.object({
-  targets: z.array(
-    z.object({
-      name: z.string(),
-      plugin: z.string(),
-      workspace: z.string().nullable(),
-      path: z.string().nullable(),
-      bytes: z.number(),
-      files: z.number(),
-      missing: z.boolean(),
-    }),
-  ),
+const fallback = z.object({
+  files: z.number().int(),
   bytes: z.number(),
+  reason: z.string().describe('e.g. a corrupt or truncated Parquet footer, a file gone between listing and reading'),
+  example: z.string().describe('one of the files'),
+});
+
+/** One table a query reads and how its bytes were counted (a view holds its own targets). */
+export const planTarget = z.object({
+  name: z.string().describe('the table as Drill resolves it, e.g. dfs.data.`sales`'),
+  plugin: z.string(),
+  workspace: z.string().nullable(),
+  path: z.string().nullable().describe('absolute path or glob of its files'),
+  bytes: z.number().describe('bytes counted: what Drill reads (measure scan) or the files\' sizes (measure files)'),
+  bytesStored: z.number().describe('the sizes of the files counted, after directory pruning'),
+  files: z.number().int().describe('files counted, after directory pruning'),
+  missing: z.boolean().describe('no file matches the path (0 bytes)'),
+  counted: z
+    .enum(['parquet', 'files', 'mixed', 'view', 'metadata', 'unknown'])
+    .describe('parquet: column chunks from the footers; files: file sizes (text, JSON, measure files); mixed: both; view: its targets; metadata: cp, sys, INFORMATION_SCHEMA read no files; unknown: could not be sized'),
+  columns: z.array(z.string()).nullable().describe("Parquet: the columns counted (['*']: all); null when no Parquet file was counted"),
+  rowGroups: z
+    .object({ kept: z.number().int(), total: z.number().int() })
+    .nullable()
+    .describe("Parquet: row groups kept by Drill's filter pushdown (min/max of literal comparisons), of all non-empty row groups"),
+  pruning: z.array(z.string()).describe('what cut files (dirN) and row groups, with the counts'),
+  fallbacks: z.array(fallback).describe('files that looked like Parquet but were counted at their size, and why'),
+  notes: z.array(z.string()).describe('other remarks: files not Parquet, compressed files, filters that pruned nothing'),
+  rescan: z.string().nullable().describe('why Drill scans this table once more than the SQL names it (a decorrelated subquery, NOT IN)'),
+  view: z
+    .object({
+      file: z.string().describe('the .view.drill file'),
+      defaultSchema: z.string().describe("the schema the view's SQL is read in (its workspaceSchemaPath)"),
+      parsed: z.boolean().describe("false when the view's SQL (or a view inside it) could not be parsed"),
+      // Not a recursive schema: the OpenAPI document is built schema by schema, without shared $defs.
+      targets: z.array(z.looseObject({})).describe('what the view reads (for the columns the query reads of it): targets of this same shape'),
+    })
+    .nullable()
+    .describe('a Drill view: expanded, its own targets sized'),
+  unknown: z.string().nullable().describe('why this target could not be sized (a view that cannot be read, loops, names a missing table): 0 bytes, the plan parsed false'),
+});
+
+export const plan = z.object({
+  targets: z.array(planTarget),
+  bytes: z.number().describe('the sum of the targets\' bytes'),
   qsf: z.number(),
   drillbits: z.number().int(),
-  parsed: z.boolean(),
+  parsed: z.boolean().describe('false when the SQL or a view could not be parsed, or a target could not be sized: the size is a minimum'),
+  measure: z.enum(['scan', 'files']).describe('sizing.measure: scan counts what Drill reads, files the files\' sizes'),
 });
 
 export const qsfValue = z.object({ qsf: z.number() });

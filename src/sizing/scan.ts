@@ -34,6 +34,11 @@ export interface Listing {
   paths: string[];
   /** sizes[i] is the size of paths[i]. */
   sizes: Float64Array;
+  /**
+   * stamps[3i..3i+2]: mtime and ctime (ms) and inode of paths[i], as listed: what a
+   * footer read of the file must match to be used with this listing.
+   */
+  stamps: Float64Array;
   /** The sum of sizes. */
   bytes: number;
 }
@@ -126,6 +131,7 @@ class ScanRun {
   private readonly deps = new Map<string, string | null>();
   private readonly paths: string[] = [];
   private readonly sizes: number[] = [];
+  private readonly stamps: number[] = [];
   private readonly seen = new Set<string>();
   private newestMtimeMs = 0;
   private readonly slowStatUs: number;
@@ -149,7 +155,7 @@ class ScanRun {
     const walks: Array<Promise<void>> = [];
     for (const [path, st] of matched) {
       if (st.isDirectory()) walks.push(this.walk(path, st));
-      else if (!hasDirectories || !isHidden(basename(path))) this.addFile(path, st.size);
+      else if (!hasDirectories || !isHidden(basename(path))) this.addFile(path, st);
     }
     await Promise.all(walks);
     return { listing: this.listing(matched.size > 0, selectionRoot(pattern)), deps: this.deps, newestMtimeMs: this.newestMtimeMs };
@@ -160,12 +166,13 @@ class ScanRun {
     const out = new Float64Array(sizes.length);
     let bytes = 0;
     for (let i = 0; i < sizes.length; i++) bytes += out[i] = sizes[i]!;
-    return { exists, root, paths, sizes: out, bytes };
+    return { exists, root, paths, sizes: out, stamps: Float64Array.from(this.stamps), bytes };
   }
 
-  private addFile(path: string, size: number): void {
+  private addFile(path: string, st: Stats): void {
     this.paths.push(path);
-    this.sizes.push(size);
+    this.sizes.push(st.size);
+    this.stamps.push(st.mtimeMs, st.ctimeMs, st.ino);
   }
 
   private matches(pattern: string): Map<string, Stats> {
@@ -217,7 +224,7 @@ class ScanRun {
     const each = (path: string, entry: Stats | null) => {
       if (entry === null) return;
       if (entry.isDirectory()) subdirectories.push([path, entry]);
-      else this.addFile(path, entry.size);
+      else this.addFile(path, entry);
     };
     let i = 0;
     if (!this.limiter) {

@@ -4,6 +4,7 @@
 // worker does not keep the process alive, one with a job does.
 import { Worker } from 'node:worker_threads';
 import { DromedarError } from '../util/errors.js';
+import type { FooterResult } from './footer.js';
 import { OutsideError, type Scan } from './scan.js';
 
 // Two: a second scan (or signature check) need not wait behind a long one.
@@ -11,11 +12,13 @@ const MAX_WORKERS = 2;
 
 export type WorkerRequest =
   | { id: number; kind: 'scan'; pattern: string; roots: string[] | null; slowStatUs?: number }
-  | { id: number; kind: 'check'; paths: string[] };
+  | { id: number; kind: 'check'; paths: string[] }
+  | { id: number; kind: 'footers'; paths: string[] };
 
 export type WorkerReply =
   | { id: number; kind: 'scan'; scan: Scan }
   | { id: number; kind: 'check'; signatures: Array<string | null> }
+  | { id: number; kind: 'footers'; footers: FooterResult[] }
   | { id: number; kind: 'outside'; path: string }
   | { id: number; kind: 'error'; code: string; message: string; status: number };
 
@@ -52,6 +55,13 @@ class ScanWorkers {
   async signatures(paths: string[]): Promise<Array<string | null>> {
     const reply = await this.run({ kind: 'check', paths });
     if (reply.kind === 'check') return reply.signatures;
+    throw this.failure(reply);
+  }
+
+  /** Parquet footers (footer.ts), read in the worker; each failure is a result, not an error. */
+  async footers(paths: string[]): Promise<FooterResult[]> {
+    const reply = await this.run({ kind: 'footers', paths });
+    if (reply.kind === 'footers') return reply.footers;
     throw this.failure(reply);
   }
 

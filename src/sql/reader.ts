@@ -206,25 +206,22 @@ export class SqlReader {
 }
 
 function readingSize(reading: SqlReading, sql: string): number {
-  let bytes = 2 * sql.length + 64;
-  for (const ref of reading.refs) {
-    bytes += 64 + 2 * (ref.table.length + ref.schema.reduce((n, s) => n + s.length + 16, 0));
-    for (const dir of ref.dirs) bytes += 32 + dir.values.reduce<number>((n, v) => n + 16 + (typeof v === 'string' ? 2 * v.length : 8), 0);
-  }
-  return bytes;
+  return 2 * sql.length + 64 + footprint(reading.refs) + footprint(reading.output);
+}
+
+// Bytes a value of plain objects, arrays, strings and numbers takes, roughly.
+function footprint(value: unknown): number {
+  if (typeof value === 'string') return 16 + 2 * value.length;
+  if (Array.isArray(value)) return value.reduce<number>((n, v) => n + 8 + footprint(v), 32);
+  if (typeof value === 'object' && value !== null) return Object.values(value).reduce<number>((n, v) => n + 16 + footprint(v), 32);
+  return 8;
 }
 
 // A cached reading is shared by every query with the same text: nobody may change it.
-function freeze(reading: SqlReading): SqlReading {
-  for (const ref of reading.refs) {
-    for (const dir of ref.dirs) {
-      Object.freeze(dir.values);
-      Object.freeze(dir);
-    }
-    Object.freeze(ref.dirs);
-    Object.freeze(ref.schema);
-    Object.freeze(ref);
+function freeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) freeze(v);
+    Object.freeze(value);
   }
-  Object.freeze(reading.refs);
-  return Object.freeze(reading);
+  return value;
 }

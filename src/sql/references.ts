@@ -1,5 +1,5 @@
 // What a query reads: node-sql-parser's reading when it can, the token fallback otherwise.
-import { referencesFromAst } from './ast.js';
+import { readingFromAst } from './ast.js';
 import { referencesFromTokens } from './fallback.js';
 import { parseDrillSql } from './parser.js';
 import type { SqlReading } from './types.js';
@@ -10,7 +10,7 @@ import type { SqlReading } from './types.js';
  */
 export function readReferences(sql: string): SqlReading {
   try {
-    return { parsed: true, refs: referencesFromAst(parseDrillSql(sql)) };
+    return { parsed: true, ...readingFromAst(parseDrillSql(sql)) };
   } catch {
     return fallbackReading(sql);
   }
