@@ -46,6 +46,10 @@ export const REFUSED_DRILL_OPTIONS: Readonly<Record<string, string>> = {
   'store.hive.conf.properties': 'it overrides storage configuration, which is not reachable through Dromedar',
   'exec.queue.': "Drill's admission queues are the whole cluster's, not one query's",
   'drill.exec.testing.controls': 'it injects faults into the Drillbits',
+  // Sizing counts the Parquet row groups Drill keeps by its filter pushdown: switched off or
+  // bounded differently, Drill reads more than the gateway sized for.
+  'planner.store.parquet.rowgroup.filter.pushdown.': 'it changes which Parquet row groups Drill reads, so the gateway would size the query too small',
+  'planner.in_subquery_threshold': 'it changes which IN lists Drill pushes into Parquet scans, so the gateway would size the query too small',
 };
 
 // Drill's option names: ASCII letters, digits, '_' and '.'.
