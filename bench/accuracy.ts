@@ -72,7 +72,7 @@ export const accuracyBenchmark: Benchmark = {
     const gw = await ctx.startGateway('accuracy', {
       storage: { workspaces: { default: { location: '.' }, data: { location: '.' }, tpch: { location: dir }, tmp: { location: join(ctx.workDir, 'tmp'), writable: true } } },
       sizing: { qsf: QSF },
-      pool: { minDrillbits: 1, maxDrillbits: 1, idleTimeoutMs: 600_000, startTimeoutMs: 300_000 },
+      pool: { minDrillbits: 1, maxDrillbits: 1, idleTimeoutMs: 600_000, queueTimeoutMs: 300_000 },
     });
     const rows: Row[] = [];
     try {

@@ -78,7 +78,7 @@ export const coldStartBenchmark: Benchmark = {
     const runGateway = async (round: number, n: number, measured: boolean) => {
       let gw: GatewayProcess;
       if (ctx.smoke) gw = await ctx.sharedGateway();
-      else gw = await ctx.startGateway('cold', { pool: { minDrillbits: 0, maxDrillbits: 3, idleTimeoutMs: 600_000, startTimeoutMs: 300_000 } });
+      else gw = await ctx.startGateway('cold', { pool: { minDrillbits: 0, maxDrillbits: 3, idleTimeoutMs: 600_000, queueTimeoutMs: 300_000 } });
       try {
         const view = await gw.cluster();
         if (view.drillbits.length !== 0) throw new Error(`the pool is not at zero: ${JSON.stringify(view.drillbits)}`);

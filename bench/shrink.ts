@@ -57,7 +57,7 @@ export const shrinkBenchmark: Benchmark = {
     let gw: GatewayProcess | null = null;
     try {
       for (let round = 0; round < rounds; round++) {
-        gw = ctx.smoke ? await ctx.sharedGateway() : await ctx.startGateway('shrink', { sizing: { qsf }, pool: { minDrillbits: 0, maxDrillbits: 3, idleTimeoutMs, startTimeoutMs: 300_000 } });
+        gw = ctx.smoke ? await ctx.sharedGateway() : await ctx.startGateway('shrink', { sizing: { qsf }, pool: { minDrillbits: 0, maxDrillbits: 3, idleTimeoutMs, queueTimeoutMs: 300_000 } });
         results.push(await runRound(ctx, gw, round, { large, small, qsf, maxBits, idleTimeoutMs, counts }));
         if (!ctx.smoke) await ctx.stopGateway(gw);
         gw = null;

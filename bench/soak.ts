@@ -168,7 +168,7 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     const small = (i: number) => ({ sql: `SELECT COUNT(*) AS n FROM ${data.table} WHERE dir0 = '${2022 + (i % 4)}'`, qsf: 10_000 });
     const large = { sql: `SELECT city, COUNT(*) AS n, SUM(CAST(fare AS DOUBLE)) AS fare FROM ${data.table} GROUP BY city`, qsf: args.maxDrillbits === 1 ? 10_000 : round(qsfFor(data.bytes, args.maxDrillbits), 3) };
     gateway = await ctx.startGateway('soak', {
-      pool: { minDrillbits: 0, maxDrillbits: args.maxDrillbits, idleTimeoutMs: args.idleTimeoutMs, startTimeoutMs: 300_000, queueLimit: Math.max(100, 2 * args.clients) },
+      pool: { minDrillbits: 0, maxDrillbits: args.maxDrillbits, idleTimeoutMs: args.idleTimeoutMs, queueTimeoutMs: 300_000, queueLimit: Math.max(100, 2 * args.clients) },
     });
     const pid = gateway.pid;
     rss.start = memoryOf(pid)?.rss ?? 0;

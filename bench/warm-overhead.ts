@@ -251,7 +251,7 @@ async function profileQueryPath(ctx: BenchContext, bit: { address: string; httpP
     launch: async () => {},
     stop: async () => {},
   };
-  const pool = new PoolManager(double, { minDrillbits: 1, maxDrillbits: 8, idleTimeoutMs: 600_000, startTimeoutMs: 60_000, queueLimit: 100 });
+  const pool = new PoolManager(double, { minDrillbits: 1, maxDrillbits: 8, idleTimeoutMs: 600_000, queueTimeoutMs: 60_000, drillbitStartTimeoutMs: 60_000, queueLimit: 100 });
   pool.start();
   await new Promise((r) => setTimeout(r, 50));
   const acquire = await time(async () => (await pool.acquire(1)).release());

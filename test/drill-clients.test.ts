@@ -23,7 +23,7 @@ const TOKEN = 'tok_c0ffee5a1e9b4d2f8e7a';
 // Superset's line of SQLAlchemy (1.4) and a pandas that supports it.
 const REQUIREMENTS = ['sqlalchemy-drill==1.1.10', 'SQLAlchemy==1.4.54', 'pandas==2.0.3', 'numpy==1.26.4', 'ijson==3.3.0', 'requests==2.32.3'];
 
-const config = testConfig({ pool: { idleTimeoutMs: 600_000, startTimeoutMs: 240_000, maxDrillbits: 1 } });
+const config = testConfig({ pool: { idleTimeoutMs: 600_000, queueTimeoutMs: 240_000, maxDrillbits: 1 } });
 const quiet = createLogger('silent');
 let scheduler: LocalScheduler;
 let gateway: Gateway;

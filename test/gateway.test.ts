@@ -17,7 +17,7 @@ import { createLogger } from '../src/util/log.js';
 import { signal, sleep } from '../src/util/process.js';
 import { jvmsMentioning, testConfig } from './support/env.js';
 
-const config = testConfig({ pool: { idleTimeoutMs: 600_000, startTimeoutMs: 240_000, maxDrillbits: 3, queueLimit: 2 } });
+const config = testConfig({ pool: { idleTimeoutMs: 600_000, queueTimeoutMs: 240_000, maxDrillbits: 3, queueLimit: 2 } });
 const quiet = createLogger('silent');
 let scheduler: LocalScheduler;
 let gateway: Gateway;
@@ -336,7 +336,7 @@ describe('gateway: the pool shrinks, restarts and admits', () => {
   test('a scale-up that takes too long is a 504 saying how many Drillbits are up', async () => {
     await until('the pool to reach zero', async () => ((await call('GET', '/v1/cluster')).json.drillbits.length === 0 ? true : undefined), 120_000);
     await gateway.stop({ stopDrillbits: false });
-    gateway = await Gateway.start({ ...config, pool: { ...config.pool, startTimeoutMs: 300 } }, { scheduler, log: quiet });
+    gateway = await Gateway.start({ ...config, pool: { ...config.pool, queueTimeoutMs: 300 } }, { scheduler, log: quiet });
     const res = await query('SELECT * FROM sys.version');
     assert.equal(res.status, 504);
     assert.equal(res.json.error, 'scale_timeout');

@@ -2,7 +2,7 @@
 // bodies, invalid UTF-8, deep JSON, odd content types, header injection and oversized
 // headers, odd methods and URLs, sent over bare sockets to the real app and HTTP server
 // (test/support/offline-gateway.ts: no Drill runs, so a route that needs a Drillbit
-// answers its documented 504 within pool.startTimeoutMs). Every answer must be one the
+// answers its documented 504 within pool.queueTimeoutMs). Every answer must be one the
 // OpenAPI document lists for its route, as JSON {error, message} (or a plan); after each
 // batch /healthz must answer at once; the process's memory must stay bounded.
 import assert from 'node:assert/strict';
@@ -35,7 +35,7 @@ sampler.unref();
 before(async () => {
   gateway = await startOfflineGateway({
     tokens: [TOKEN],
-    startTimeoutMs: 100,
+    queueTimeoutMs: 100,
     files: { 'sales/a.json': '{"a":1}\n', 'sales/2024/b.json': '{"a":2}\n', [`names/${'a'.repeat(40)}`]: 'x' },
   });
   doc = (await send(gateway.url, { path: '/openapi.json', headers: AUTH })).json as Doc;

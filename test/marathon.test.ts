@@ -196,7 +196,6 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
           healthCheck: { protocol: 'MESOS_HTTP', gracePeriodSeconds: 180, intervalSeconds: 2, timeoutSeconds: 2, maxConsecutiveFailures: 3 },
           taskKillGracePeriodSeconds: 15,
           deploymentTimeoutMs: 180_000,
-          drainTimeoutMs: 60_000,
           ...platform.settings,
           ...settings,
         },

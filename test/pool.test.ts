@@ -29,7 +29,7 @@ class InstantScheduler implements Scheduler {
 }
 
 function pool(scheduler: Scheduler, options: Partial<ConstructorParameters<typeof PoolManager>[1]> = {}): PoolManager {
-  const p = new PoolManager(scheduler, { minDrillbits: 0, maxDrillbits: 4, idleTimeoutMs: 60_000, startTimeoutMs: 5_000, queueLimit: 10, slowIntervalMs: 60_000, ...options });
+  const p = new PoolManager(scheduler, { minDrillbits: 0, maxDrillbits: 4, idleTimeoutMs: 60_000, queueTimeoutMs: 5_000, drillbitStartTimeoutMs: 5_000, queueLimit: 10, slowIntervalMs: 60_000, ...options });
   p.start();
   return p;
 }
@@ -77,7 +77,7 @@ test('queriesPerDrillbit: further queries wait for a free slot, first come first
 
 test('queriesPerDrillbit: a query that finds no slot within its wait gets 503 with Retry-After', async () => {
   const scheduler = new InstantScheduler();
-  const p = pool(scheduler, { queriesPerDrillbit: 1, startTimeoutMs: 300 });
+  const p = pool(scheduler, { queriesPerDrillbit: 1, queueTimeoutMs: 300 });
   try {
     const lease = await p.acquire(1);
     await assert.rejects(p.acquire(1), (err: unknown) => err instanceof DromedarError && err.status === 503 && err.code === 'pool_busy' && /queriesPerDrillbit/.test(err.message) && err.headers?.['retry-after'] !== undefined);

@@ -140,7 +140,7 @@ export class BenchContext {
     if (!this.shared) {
       this.shared = await this.startGateway('shared', {
         sizing: { qsf: 1 },
-        pool: { minDrillbits: 0, maxDrillbits: 2, idleTimeoutMs: SMOKE_IDLE_TIMEOUT_MS, startTimeoutMs: 240_000 },
+        pool: { minDrillbits: 0, maxDrillbits: 2, idleTimeoutMs: SMOKE_IDLE_TIMEOUT_MS, queueTimeoutMs: 240_000 },
       });
     }
     return this.shared;

@@ -30,9 +30,57 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const home = (merged.home as string | undefined) ?? join(homedir(), '.dromedar');
   merged.home = resolve(home);
   merged.dataDir = resolve((merged.dataDir as string | undefined) ?? join(home, 'data'));
+  const warnings = migrate(merged);
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) throw new DromedarError('invalid_config', formatIssues(parsed.error, file));
+  if (warnings.length > 0) deprecations.set(parsed.data, warnings);
   return parsed.data;
+}
+
+const deprecations = new WeakMap<Config, string[]>();
+
+/** What loading this config had to say (deprecated settings it read), for the log and /v1/cluster. */
+export function configWarnings(config: Config): string[] {
+  return deprecations.get(config) ?? [];
+}
+
+// Settings that were renamed or split: the old key is still read, with a warning, and
+// never wins over a new key that is set.
+const RENAMED: { from: string[]; to: string[][]; why: string }[] = [
+  {
+    from: ['pool', 'startTimeoutMs'],
+    to: [['pool', 'queueTimeoutMs'], ['pool', 'drillbitStartTimeoutMs']],
+    why: 'it meant two things; set pool.queueTimeoutMs (how long a query waits) and pool.drillbitStartTimeoutMs (how long a Drillbit may take to come ONLINE)',
+  },
+  {
+    from: ['scheduler', 'marathon', 'drainTimeoutMs'],
+    to: [['pool', 'drainTimeoutMs']],
+    why: 'draining is the pool controller\'s for every scheduler; set pool.drainTimeoutMs',
+  },
+];
+
+function migrate(merged: Json): string[] {
+  const warnings: string[] = [];
+  for (const { from, to, why } of RENAMED) {
+    const parent = lookup(merged, from.slice(0, -1));
+    const key = from[from.length - 1]!;
+    if (!parent || !(key in parent)) continue;
+    const value = parent[key];
+    delete parent[key];
+    for (const path of to) {
+      let node = merged;
+      for (const step of path.slice(0, -1)) node = (isObject(node[step]) ? node[step] : (node[step] = {})) as Json;
+      node[path[path.length - 1]!] ??= value;
+    }
+    warnings.push(`${from.join('.')} is deprecated: ${why} (read as ${to.map((p) => p.join('.')).join(' and ')} = ${JSON.stringify(value)})`);
+  }
+  return warnings;
+}
+
+function lookup(root: Json, path: string[]): Json | null {
+  let node: unknown = root;
+  for (const step of path) node = isObject(node) ? node[step] : undefined;
+  return isObject(node) ? node : null;
 }
 
 function readJson(file: string): Json {

@@ -99,7 +99,15 @@ export const configSchema = z.object({
       // Unset: derived from the machine's memory and the per-Drillbit footprint.
       maxDrillbits: z.number().int().positive().optional(),
       idleTimeoutMs: z.number().int().nonnegative().default(300_000),
-      startTimeoutMs: z.number().int().positive().default(300_000),
+      // One meaning each (they were all pool.startTimeoutMs, which is still read, with a warning):
+      // how long a query waits for its Drillbits or a slot (then 504, or 503 when slots were the wait);
+      queueTimeoutMs: z.number().int().positive().default(300_000),
+      // how long a launched Drillbit may take to come ONLINE before it is stopped and replaced;
+      drillbitStartTimeoutMs: z.number().int().positive().default(300_000),
+      // how long a query that lost a Drillbit waits for Drill's view to settle before its re-run;
+      recoverTimeoutMs: z.number().int().positive().default(60_000),
+      // how long a retired Drillbit may take to finish its queries before it is stopped anyway.
+      drainTimeoutMs: z.number().int().positive().default(15 * 60_000),
       // Queries waiting for Drillbits beyond this many get 503 with Retry-After.
       queueLimit: z.number().int().positive().default(100),
       // Queries one Drillbit runs for the gateway at once; more wait in the gateway's queue.
@@ -179,8 +187,6 @@ export const configSchema = z.object({
           force: z.boolean().default(false),
           // How long a change may wait for a deployment that locks the app.
           deploymentTimeoutMs: z.number().int().positive().default(300_000),
-          // How long a drained Drillbit may take to finish its queries before its task is killed.
-          drainTimeoutMs: z.number().int().positive().default(15 * 60_000),
         })
         .prefault({}),
     })

@@ -6,7 +6,7 @@ import type { Drillbit, DrillbitState } from '../schedulers/scheduler.js';
 import { DrillClient, type ClusterDrillbit } from './client.js';
 
 /** One Drillbit as its scheduler sees the process or task, before Drill's view is added. */
-export interface Member extends Omit<Drillbit, 'state' | 'detail'> {
+export interface Member extends Omit<Drillbit, 'state' | 'detail' | 'drill'> {
   /** launching: placed, not yet running (Marathon staging); running: process or task up; ended: gone, unasked or not. */
   status: 'launching' | 'running' | 'ended';
   /** The scheduler's words for where it stands (e.g. "TASK_STAGING on agent-1"). */
@@ -87,5 +87,5 @@ export function merge(member: Member, view: readonly ClusterDrillbit[] | null): 
     state = 'DRAINING';
     words = `Drill reports it ${drill}`;
   } else if (drill === 'ABSENT') words = detail ?? 'not (or no longer) registered in Drill';
-  return { ...bit, state, ...(words ? { detail: words } : {}) };
+  return { ...bit, state, drill, ...(words ? { detail: words } : {}) };
 }

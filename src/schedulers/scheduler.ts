@@ -9,6 +9,8 @@
  * serving. DRAINING: Drill reports it QUIESCENT or OFFLINE (a graceful shutdown, asked by
  * the gateway or not: the controller knows which). FAILED: its process or task ended.
  */
+import type { DrillView } from '../drill/observer.js';
+
 export type DrillbitState = 'STARTING' | 'ONLINE' | 'DRAINING' | 'FAILED';
 
 export interface Drillbit {
@@ -26,6 +28,8 @@ export interface Drillbit {
   detail?: string;
   /** Why its process or task ended, with the tail of its log where there is one. */
   failure?: string;
+  /** Where Drill's own view places it (set by the DrillObserver): UNKNOWN when no Drillbit answered. */
+  drill?: DrillView;
 }
 
 export interface Scheduler {

@@ -50,13 +50,14 @@ export function adminRoutes(api: ApiRoutes, deps: { pool: PoolManager; qsf: QsfS
       responses: { 200: { description: 'the pool', content: json(cluster) } },
     },
     (c) => {
-      const { desired, drillbits, events, queued, running } = deps.pool.snapshot();
+      const { desired, drillbits, events, queued, running, warnings } = deps.pool.snapshot();
       return c.json({
         desired,
         queued,
         running,
         drillbits: drillbits.map((b) => ({ id: b.id, address: b.host, httpPort: b.httpPort, userPort: b.userPort, state: b.state })),
         events,
+        warnings,
       });
     },
   );

@@ -2,7 +2,7 @@
 // the scheduler (mechanism) and the HTTP app; and takes them down in order.
 import type { ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config/load.js';
+import { configWarnings, type Config } from '../config/load.js';
 import { PoolManager } from '../pool/pool.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { Sizer } from '../sizing/index.js';
@@ -39,17 +39,23 @@ export class Gateway {
     const say = (line: string, fields: Record<string, unknown> = {}) => log.info(fields, line);
     for (const root of await createWritableWorkspaceRoots(config)) say(`created the writable workspace folder ${root}`);
     const scheduler = options.scheduler ?? (await createScheduler(config, { log: say }));
-    await scheduler.start();
+    for (const warning of configWarnings(config)) log.warn(warning);
     const maxDrillbits = config.pool.maxDrillbits ?? scheduler.capacity ?? 8;
     const pool = new PoolManager(scheduler, {
       minDrillbits: Math.min(config.pool.minDrillbits, maxDrillbits),
       maxDrillbits,
       idleTimeoutMs: config.pool.idleTimeoutMs,
-      startTimeoutMs: config.pool.startTimeoutMs,
+      queueTimeoutMs: config.pool.queueTimeoutMs,
+      drillbitStartTimeoutMs: config.pool.drillbitStartTimeoutMs,
+      recoverTimeoutMs: config.pool.recoverTimeoutMs,
+      drainTimeoutMs: config.pool.drainTimeoutMs,
+      warnings: configWarnings(config),
       queueLimit: config.pool.queueLimit,
       queriesPerDrillbit: config.pool.queriesPerDrillbit,
       log: say,
     });
+    // After the pool: a maxDrillbits the scheduler cannot host is an error before anything starts.
+    await scheduler.start();
     const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
     const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
     // A cold parser worker costs the first query ~200 ms: load it now, beside the rest.

@@ -53,7 +53,7 @@ const ERRORS: Record<ErrorStatus, string> = {
   415: 'a content type the route does not take',
   502: 'Drill could not be reached, failed before answering, or answered a read with a server error',
   503: 'the wait queue for Drillbits is full, or the gateway is shutting down (see Retry-After)',
-  504: 'the Drillbits the query needs did not come ONLINE in time (pool.startTimeoutMs)',
+  504: 'the Drillbits the query needs did not come ONLINE in time (pool.queueTimeoutMs)',
 };
 
 const HEADERS: Partial<Record<ErrorStatus, ResponseSpec['headers']>> = {

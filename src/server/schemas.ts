@@ -139,4 +139,6 @@ export const cluster = z.object({
     }),
   ),
   events: z.array(z.object({ at: z.string(), from: z.number().int(), to: z.number().int(), reason: z.string() })),
+  // Settings the gateway read but adjusted or deprecated (also in its log at start).
+  warnings: z.array(z.string()),
 });

@@ -8,7 +8,7 @@ import { startOfflineGateway } from '../support/offline-gateway.js';
 const token = randomBytes(24).toString('base64url');
 const gateway = await startOfflineGateway({
   tokens: [token],
-  startTimeoutMs: Number(process.env.FUZZ_START_TIMEOUT_MS ?? 100),
+  queueTimeoutMs: Number(process.env.FUZZ_START_TIMEOUT_MS ?? 100),
   files: { 'sales/a.json': '{"id": 1}\n', 'sales/2024/b.json': '{"id": 2}\n', 'people/p.csv': 'id,name\n1,a\n' },
 });
 process.stdout.write(`${JSON.stringify({ url: gateway.url, token })}\n`);

@@ -1,7 +1,7 @@
 // A gateway with everything real but running Drill: the app from createApp, a Sizer
 // over a temp data folder, a PoolManager over a LocalScheduler that is never started
 // (so it can never launch a Drillbit), real HTTP. Routes
-// that need a Drillbit answer 504 after pool.startTimeoutMs; everything else answers
+// that need a Drillbit answer 504 after pool.queueTimeoutMs; everything else answers
 // as in production (the same HTTP server as Gateway: createHttpServer). Used by the security and hostile-input tests and the fuzz target.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -30,7 +30,7 @@ export interface OfflineGateway {
 
 export interface OfflineOptions {
   tokens?: string[];
-  startTimeoutMs?: number;
+  queueTimeoutMs?: number;
   log?: Logger;
   /** Files to create under the data folder: relative path -> contents. */
   files?: Record<string, string | Buffer>;
@@ -40,7 +40,7 @@ export interface OfflineOptions {
 export async function startOfflineGateway(options: OfflineOptions = {}): Promise<OfflineGateway> {
   const config = testConfig({
     storage: { workspaces: { default: { location: '.' }, data: { location: '.' }, tmp: { location: '../tmp', writable: true } } },
-    pool: { startTimeoutMs: options.startTimeoutMs ?? 200, queueLimit: 1_000, maxDrillbits: 2 },
+    pool: { queueTimeoutMs: options.queueTimeoutMs ?? 200, queueLimit: 1_000, maxDrillbits: 2 },
     server: { auth: { tokens: options.tokens ?? [] } },
     ...options.config,
   });
@@ -54,7 +54,8 @@ export async function startOfflineGateway(options: OfflineOptions = {}): Promise
     minDrillbits: 0,
     maxDrillbits: config.pool.maxDrillbits!,
     idleTimeoutMs: config.pool.idleTimeoutMs,
-    startTimeoutMs: config.pool.startTimeoutMs,
+    queueTimeoutMs: config.pool.queueTimeoutMs,
+    drillbitStartTimeoutMs: config.pool.drillbitStartTimeoutMs,
     queueLimit: config.pool.queueLimit,
   });
   const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
