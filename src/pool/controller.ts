@@ -280,7 +280,11 @@ export class Controller {
   // Retire only Drillbits with no query of ours on them and, by Drill's own count, no
   // queries or fragments: a shrink never kills a running query. Newest first.
   private async shrink(counted: Drillbit[], target: number): Promise<void> {
-    const candidates = counted.filter((b) => this.o.admission.load(b.id) === 0).sort((a, b) => b.startedAt - a.startedAt);
+    // Listed later = launched later, for Drillbits started in the same millisecond.
+    const candidates = counted
+      .filter((b) => this.o.admission.load(b.id) === 0)
+      .reverse()
+      .sort((a, b) => b.startedAt - a.startedAt);
     let size = counted.length;
     for (const bit of candidates) {
       if (size <= target) break;
