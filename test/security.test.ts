@@ -162,7 +162,7 @@ describe('bearer tokens', () => {
       assert.equal(res.headers['www-authenticate'], CHALLENGE.replace('"dromedar"', '"dromedar", error="invalid_token"'));
       assert.ok(!res.body.toString().includes(authorization.slice(7)), 'the answer does not repeat the token');
     }
-    // HTTP Basic with the token as the password is a login (drill-rest.test.ts); as the user name it is not.
+    // HTTP Basic with the token as the password is a login (drill-rest.unit.test.ts); as the user name it is not.
     for (const authorization of [`Basic ${Buffer.from(`${TOKEN}:`).toString('base64')}`, `Token ${TOKEN}`, TOKEN, 'Bearer', 'Bearer ', `Bearer ${TOKEN} ${TOKEN}`, `Bearer "${TOKEN}"`]) {
       const res = await send(gateway.url, { path: '/v1/qsf', headers: { authorization } });
       assertJsonError(res, 401, 'unauthorized', authorization.slice(0, 40));

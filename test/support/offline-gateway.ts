@@ -1,6 +1,6 @@
 // A gateway with everything real but running Drill: the app from createApp, a Sizer
-// over a temp data folder, a PoolManager over a LocalScheduler that is never started
-// (so it can never launch a Drillbit), real HTTP. Routes
+// over a temp data folder, a PoolManager over the in-memory scheduler whose Drillbits never
+// come ONLINE (no JDK, no Drill process: the unit tier runs it), real HTTP. Routes
 // that need a Drillbit answer 504 after pool.queueTimeoutMs; everything else answers
 // as in production (the same HTTP server as Gateway: createHttpServer). Used by the security and hostile-input tests and the fuzz target.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,9 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Hono } from 'hono';
 import type { Config } from '../../src/config/load.js';
-import { resolveRuntime } from '../../src/drill/install.js';
 import { PoolManager } from '../../src/pool/pool.js';
-import { LocalScheduler } from '../../src/schedulers/local/local-scheduler.js';
+import { MemoryScheduler } from '../../src/schedulers/memory/memory-scheduler.js';
 import { DrillOptionCatalog } from '../../src/drill/options.js';
 import { createApp } from '../../src/server/app.js';
 import { DrillOptions } from '../../src/server/drill-compat.js';
@@ -24,6 +23,7 @@ export interface OfflineGateway {
   url: string;
   app: Hono;
   pool: PoolManager;
+  scheduler: MemoryScheduler;
   config: Config;
   close(): Promise<void>;
 }
@@ -49,8 +49,9 @@ export async function startOfflineGateway(options: OfflineOptions = {}): Promise
     writeFileSync(join(config.dataDir, path), contents);
   }
   const log = options.log ?? createLogger('silent');
-  const scheduler = new LocalScheduler(config, await resolveRuntime(config));
+  const scheduler = new MemoryScheduler({ startupMs: Infinity });
   const pool = new PoolManager(scheduler, {
+    drill: scheduler.drill,
     minDrillbits: 0,
     maxDrillbits: config.pool.maxDrillbits!,
     idleTimeoutMs: config.pool.idleTimeoutMs,
@@ -63,6 +64,7 @@ export async function startOfflineGateway(options: OfflineOptions = {}): Promise
   // Drill's option catalog as the installation has it (written by `dromedar drill install`).
   const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(DRILL_DIR)) };
   const app = createApp({ sizer, pool, qsf, retries: 0, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill });
+  pool.start();
   const server = createHttpServer(app.fetch, '127.0.0.1');
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -70,6 +72,7 @@ export async function startOfflineGateway(options: OfflineOptions = {}): Promise
     url: `http://127.0.0.1:${port}`,
     app,
     pool,
+    scheduler,
     config,
     async close() {
       await new Promise<void>((resolve) => {

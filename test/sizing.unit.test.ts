@@ -504,7 +504,7 @@ describe('links, permissions and big directories', () => {
     }
   });
 
-  // Timings for the report: DROMEDAR_SIZING_BENCH=1 node --test dist/test/sizing.test.js
+  // Timings for the report: DROMEDAR_SIZING_BENCH=1 node --test dist/test/sizing.unit.test.js
   test('benchmark: 10,000 and 100,000 files cold and cached', { skip: !process.env.DROMEDAR_SIZING_BENCH }, async (t) => {
     for (const count of [10_000, 100_000]) {
       const env = sizerFor();
