@@ -15,7 +15,7 @@ import { readJsonFile } from '../src/util/files.js';
 import { createLogger } from '../src/util/log.js';
 import { isAlive, signal, sleep } from '../src/util/process.js';
 import { cliEnv, startUp } from './support/cli.js';
-import { jvmsMentioning, testConfig } from './support/env.js';
+import { jvmsMentioning, testConfig, waitOnline } from './support/env.js';
 
 const TRIPS = 'dfs.data.`trips`';
 const GROUPED = `SELECT city, COUNT(*) AS n, SUM(CAST(fare AS DOUBLE)) AS fare FROM ${TRIPS} GROUP BY city`;
@@ -82,6 +82,30 @@ describe('a Drillbit dies in the middle of a query', () => {
       assert.ok(!bits.some((b) => b.id === victim.id));
     });
   }
+
+  test('a Drillbit shut down out of band is replaced, the event says why, and the log has no storm', async () => {
+    const lines: string[] = [];
+    await gateway.stop({ stopDrillbits: false });
+    gateway = await Gateway.start(config, { scheduler, log: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }) });
+    const [victim] = await waitOnline(scheduler, 2);
+    const started = Date.now();
+    // Drill's own shutdown, asked of the Drillbit directly: the gateway did not ask for it.
+    await DrillClient.at(victim!.host, victim!.httpPort).gracefulShutdown();
+    const deadline = Date.now() + 240_000;
+    const online = () => gateway.pool.snapshot().drillbits.filter((b) => b.state === 'ONLINE' && b.id !== victim!.id).length;
+    while (online() < 2 && Date.now() < deadline) await sleep(200);
+    assert.equal(online(), 2, 'a replacement came ONLINE');
+    const reasons = gateway.pool.snapshot().events.map((e) => e.reason);
+    const lost = reasons.find((r) => r.startsWith(victim!.id));
+    assert.match(
+      lost ?? '',
+      new RegExp(`^${victim!.id} (left ONLINE without being asked \\((Drill reports it (QUIESCENT|OFFLINE)|not \\(or no longer\\) registered in Drill)\\)|exited \\((exit code \\d+|signal \\w+)\\) without being stopped by the gateway)`),
+      reasons.join('\n'),
+    );
+    assert.ok(reasons.some((r) => r.startsWith(`replacing ${victim!.id}`)), reasons.join('\n'));
+    const scale = lines.filter((l) => l.includes('"event":"scale"'));
+    assert.ok(scale.length <= 3, `${scale.length} scale lines in ${Date.now() - started} ms:\n${scale.join('')}`);
+  });
 
   test('with retries off the client gets a clear error instead', async () => {
     await gateway.stop({ stopDrillbits: false });
