@@ -278,14 +278,17 @@ describe('gateway: the pool shrinks, restarts and admits', () => {
     await query(`SELECT COUNT(*) AS n FROM ${TRIPS}`);
     const victim = (await scheduler.list()).find((b) => b.state === 'ONLINE')!;
     signal(pidOf(victim), 'SIGKILL', false);
+    // The event says what happened: the process ended, by SIGKILL, unasked.
+    const crashed = new RegExp(`^${victim.id} exited \\(signal SIGKILL\\) without being stopped by the gateway`);
     await until('the pool to notice the crash', async () => {
       const events = (await call('GET', '/v1/cluster')).json.events as { reason: string }[];
-      return events.some((e) => e.reason.includes(`${victim.id} failed`)) ? true : undefined;
+      return events.some((e) => crashed.test(e.reason)) ? true : undefined;
     });
     const res = await query(`SELECT COUNT(*) AS n FROM ${TRIPS}`);
     assert.equal(res.json.queryState, 'COMPLETED', res.json.errorMessage);
     const cluster = await call('GET', '/v1/cluster');
-    assert.ok(cluster.json.events.some((e: { reason: string }) => e.reason.includes(`${victim.id} failed`)), JSON.stringify(cluster.json.events));
+    assert.ok(cluster.json.events.some((e: { reason: string }) => crashed.test(e.reason)), JSON.stringify(cluster.json.events));
+    assert.ok(cluster.json.events.some((e: { reason: string }) => e.reason.startsWith(`replacing ${victim.id}`)), JSON.stringify(cluster.json.events));
     assert.equal(online(cluster.json.drillbits), 3);
     assert.ok(!cluster.json.drillbits.some((b: { id: string }) => b.id === victim.id));
   });
