@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEFAULT_FILE, loadConfig } from '../src/config/load.js';
+import { configWarnings, DEFAULT_FILE, loadConfig } from '../src/config/load.js';
 import { dfsPlugin, workspaces } from '../src/storage/dfs.js';
 import { DromedarError } from '../src/util/errors.js';
 
@@ -57,4 +57,22 @@ for (const [name, text, pattern] of [
 test('a missing config file and a non-numeric env value are clear errors', () => {
   assert.throws(() => loadConfig({ file: join(dir, 'missing.json'), env: {} }), /cannot read config file .*missing\.json: ENOENT/);
   assert.throws(() => loadConfig({ env: { DROMEDAR_PORT: 'eighty' } }), /DROMEDAR_PORT=eighty is not a number/);
+});
+
+test('pool.startTimeoutMs (two meanings) is still read, as both new settings, with a deprecation warning', () => {
+  const old = loadConfig({ env: { DROMEDAR_HOME: dir }, overrides: { pool: { startTimeoutMs: 1234 } } });
+  assert.equal(old.pool.queueTimeoutMs, 1234);
+  assert.equal(old.pool.drillbitStartTimeoutMs, 1234);
+  assert.ok(!('startTimeoutMs' in old.pool));
+  assert.equal(configWarnings(old).length, 1);
+  assert.match(configWarnings(old)[0]!, /^pool\.startTimeoutMs is deprecated: .*pool\.queueTimeoutMs .*pool\.drillbitStartTimeoutMs/);
+  // A new key that is set wins over the old one.
+  const both = loadConfig({ env: { DROMEDAR_HOME: dir }, overrides: { pool: { startTimeoutMs: 1234, queueTimeoutMs: 99 } } });
+  assert.deepEqual([both.pool.queueTimeoutMs, both.pool.drillbitStartTimeoutMs], [99, 1234]);
+  const marathon = loadConfig({ env: { DROMEDAR_HOME: dir }, overrides: { scheduler: { marathon: { drainTimeoutMs: 5000 } } } });
+  assert.equal(marathon.pool.drainTimeoutMs, 5000);
+  assert.match(configWarnings(marathon)[0]!, /^scheduler\.marathon\.drainTimeoutMs is deprecated: .*pool\.drainTimeoutMs/);
+  const fresh = loadConfig({ env: { DROMEDAR_HOME: dir } });
+  assert.deepEqual(configWarnings(fresh), []);
+  assert.deepEqual([fresh.pool.queueTimeoutMs, fresh.pool.drillbitStartTimeoutMs, fresh.pool.recoverTimeoutMs, fresh.pool.drainTimeoutMs], [300_000, 300_000, 60_000, 900_000]);
 });
