@@ -158,7 +158,7 @@ export class PoolManager {
     while (this.clock.now() < deadline && !this.stopped) {
       if (signal?.aborted) throw new DromedarError('client_closed', 'the client went away while the cluster recovered', 499);
       await this.refresh();
-      if (await this.settled()) return;
+      if (await this.settled(suspect)) return;
       await new Promise<void>((resolve) => this.clock.after(250, resolve));
     }
   }
@@ -191,8 +191,11 @@ export class PoolManager {
     if (!this.controller.observing || this.controller.size < target || this.admission.starved) this.controller.kick();
   }
 
-  private async settled(): Promise<boolean> {
+  private async settled(suspect: Drillbit): Promise<boolean> {
     const usable = this.controller.observed.filter((b) => b.state === 'ONLINE');
+    // Its process may be dead but not yet reaped, and Drill's registry lag: until it is seen
+    // gone, it must answer to count as alive (a re-run must not be sent to it again).
+    if (usable.some((b) => b.id === suspect.id) && (await this.drill.cluster([suspect])) === null) return false;
     if (usable.length === 0) return true;
     const known = new Set(this.controller.observed.map((b) => `${b.host}:${b.userPort}`));
     const view = await this.drill.cluster(usable);
