@@ -114,6 +114,27 @@ describe('query lifecycle with real Drill', () => {
     assert.deepEqual(gateway.pool.snapshot().drillbits, []);
   });
 
+  test("a Drill client with a 10 s read timeout gets its answer from a cold gateway (whitespace keeps the connection alive)", async () => {
+    assert.equal(gateway.pool.snapshot().drillbits.length, 0, 'cold: no Drillbit yet');
+    const t0 = Date.now();
+    const res = await request(`${gateway.url}/query.json`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ queryType: 'SQL', query: SHORT }),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    const text = await res.body.text();
+    const took = Date.now() - t0;
+    assert.equal(res.statusCode, 200);
+    const answer = JSON.parse(text);
+    assert.equal(answer.queryState, 'COMPLETED', text.slice(0, 300));
+    assert.equal(answer.rows.length, 1);
+    // Only meaningful when the cold start outlasted the client's timeout.
+    if (took > 10_000) assert.equal(res.headers['dromedar-keepalive'], 'whitespace');
+    assert.ok(gateway.pool.launches >= 1);
+  });
+
   test('a query is FINISHED in the registry with its sizing, Drillbit, rows, bytes and timings; headers tell the truth', async () => {
     const sql = 'SELECT id, city FROM dfs.data.`trips` LIMIT 1234';
     const res = await call('POST', '/query', { sql });

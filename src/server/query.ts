@@ -69,12 +69,67 @@ export async function runQuery(c: Context, deps: QueryDeps, input: QueryInput & 
   const gone = () => void query.cancel('the client went away');
   if (signal.aborted) gone();
   else signal.addEventListener('abort', gone, { once: true });
-  const answer = await runner.run(query, { qsf: input.qsf, defaultSchema: input.defaultSchema, autoLimit: input.autoLimit, options: input.options, userName: input.userName });
+  const input_ = { qsf: input.qsf, defaultSchema: input.defaultSchema, autoLimit: input.autoLimit, options: input.options, userName: input.userName };
+  const out = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+  // Drill's clients have read timeouts (10 s, 30 s in BI tools) shorter than a cold start,
+  // and Drill itself sends nothing before its first batch: on Drill's route the head goes
+  // out after a moment, then JSON whitespace (which every JSON parser skips) until Drill answers.
+  if (frontEnd === 'drill' && out) return keptAlive(c, out, query, runner.run(query, input_), deps);
+  const answer = await runner.run(query, input_);
   c.set('decision' as never, { query, retried: answer.retried, timings: answer.timings } satisfies Decision as never);
   const headers = decisionHeaders(query, answer, deps.pool);
   headers.set('content-type', answer.contentType);
   if (answer.whole) return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, { status: answer.status, headers });
   return streamRest(c, query, answer, headers, deps.log);
+}
+
+/** How long Drill's route waits before it sends the head, and how often it then sends a space. */
+export const KEEPALIVE = { afterMs: 2_000, everyMs: 5_000 };
+
+async function keptAlive(c: Context, out: ServerResponse, query: Query, run: Promise<Answer>, deps: QueryDeps): Promise<Response> {
+  let timer: NodeJS.Timeout | undefined;
+  const early = await Promise.race([
+    run.then(
+      (answer) => ({ answer }),
+      (error: unknown) => ({ error }),
+    ),
+    new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), KEEPALIVE.afterMs))),
+  ]);
+  clearTimeout(timer);
+  if (early && 'error' in early) throw early.error;
+  if (early) {
+    const { answer } = early;
+    c.set('decision' as never, { query, retried: answer.retried, timings: answer.timings } satisfies Decision as never);
+    const headers = decisionHeaders(query, answer, deps.pool);
+    headers.set('content-type', answer.contentType);
+    if (answer.whole) return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, { status: answer.status, headers });
+    return streamRest(c, query, answer, headers, deps.log);
+  }
+  // What is known now goes in the head; the rest is in GET /v1/queries/{id}.
+  const head: Record<string, string> = { 'content-type': 'application/json', 'dromedar-gateway-query-id': query.id, 'dromedar-keepalive': 'whitespace' };
+  if (query.plan) {
+    head['dromedar-drillbits-sized'] = String(query.plan.drillbits);
+    head['dromedar-dataset-bytes'] = String(query.plan.bytes);
+    head['dromedar-qsf'] = String(query.plan.qsf);
+    head['dromedar-parsed'] = String(query.plan.parsed);
+  }
+  out.writeHead(200, head);
+  out.write(' ');
+  const beat = setInterval(() => out.write(' '), KEEPALIVE.everyMs);
+  let answer: Answer;
+  try {
+    answer = await run;
+  } catch (err) {
+    // Drill's own shape for a query that could not run, in the 200 already sent.
+    const message = (err as Error).message;
+    out.end(JSON.stringify({ queryId: query.drillQueryId ?? query.id, columns: [], rows: [], metadata: [], queryState: 'FAILED', errorMessage: message }));
+    return RESPONSE_ALREADY_SENT;
+  } finally {
+    clearInterval(beat);
+  }
+  c.set('decision' as never, { query, retried: answer.retried, timings: answer.timings } satisfies Decision as never);
+  pipeAnswer(out, query, answer, deps.log);
+  return RESPONSE_ALREADY_SENT;
 }
 
 function decisionHeaders(query: Query, answer: Answer, pool: PoolManager): Headers {
@@ -105,15 +160,21 @@ function decisionHeaders(query: Query, answer: Answer, pool: PoolManager): Heade
 // the client's connection is reset instead of ended, so it sees a truncated transfer.
 function streamRest(c: Context, query: Query, answer: Answer, headers: Headers, log?: Logger): Response {
   const out = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-  const body = answer.body;
-  const truncated = (why: string) =>
-    log?.warn(`Drill's answer to query ${query.drillQueryId ?? query.id} from ${query.drillbit?.id} ended without a queryState (${why}): the client's transfer is cut short`);
   // Outside Node's HTTP server (app.request in tests): a Web stream of the same bytes;
   // its cancel destroys the body, which cancels the query.
-  if (!out) return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, { status: answer.status, headers });
+  if (!out) return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, { status: answer.status, headers });
   const head: Record<string, string> = {};
   headers.forEach((value, key) => (head[key] = value));
   out.writeHead(answer.status, head);
+  pipeAnswer(out, query, answer, log);
+  // This very object (not a copy) tells @hono/node-server that the answer is being written.
+  return RESPONSE_ALREADY_SENT;
+}
+
+function pipeAnswer(out: ServerResponse, query: Query, answer: Answer, log?: Logger): void {
+  const body = answer.body;
+  const truncated = (why: string) =>
+    log?.warn(`Drill's answer to query ${query.drillQueryId ?? query.id} from ${query.drillbit?.id} ended without a queryState (${why}): the client's transfer is cut short`);
   body.pipe(out, { end: false });
   finished(body, (err) => {
     if (!err && answer.complete()) return void out.end();
@@ -125,6 +186,4 @@ function streamRest(c: Context, query: Query, answer: Answer, headers: Headers, 
   out.once('close', () => {
     if (!body.readableEnded) void query.cancel('the client went away');
   });
-  // This very object (not a copy) tells @hono/node-server that the answer is being written.
-  return RESPONSE_ALREADY_SENT;
 }
