@@ -16,7 +16,7 @@ const lease = (): Lease & { released: number } => {
 
 describe('RowCounter', () => {
   // An answer with rows whose strings hold every character that could confuse a scanner.
-  const rows = [{ a: 1, s: 'x{[' }, { a: 2, s: '"}]\\' }, { a: 3, s: '{"rows":[{}]}' }, { a: 4, n: { deep: [{ x: 1 }] } }];
+  const rows = [{ a: 1, s: 'x{[' }, { a: 2, s: '"}]\\' }, { a: 5, s: '\\\\\\"{\\' }, { a: 6, s: '\\\\' }, { a: 3, s: '{"rows":[{}]}' }, { a: 4, n: { deep: [{ x: 1 }] } }];
   const answer = JSON.stringify({ queryId: 'q', columns: ['a', 's'], metadata: ['INT', 'VARCHAR'], attemptedAutoLimit: 0, rows, queryState: 'COMPLETED' });
 
   test('counts the rows of a whole answer, however it is cut into chunks', () => {
