@@ -9,13 +9,14 @@ import type { Logger } from '../util/log.js';
 import { DromedarError } from '../util/errors.js';
 import { adminRoutes } from './admin.js';
 import { Authenticator, type SessionSettings } from './auth.js';
-import { drillCompatRoutes, drillEndpointRefusal, DrillOptions } from './drill-compat.js';
+import { drillCompatRoutes, drillEndpointRefusal, DrillOptions, type DrillFacts } from './drill-compat.js';
 import { drillWebRoutes } from './drill-web.js';
 import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
 import { ApiRoutes, errors, type RouteSpec } from './openapi.js';
 import { planRoutes } from './plan.js';
-import { runQuery, type Decision, type QueryDeps } from './query.js';
+import { queryRegistryRoutes } from './queries.js';
+import { queryEngine, runQuery, type Decision, type QueryDeps } from './query.js';
 import { decisionHeaders, drillResult, plan, qsfParameters, queryBody, sqlText } from './schemas.js';
 
 export interface AppDeps extends QueryDeps {
@@ -24,7 +25,7 @@ export interface AppDeps extends QueryDeps {
   /** Tokens clients must send (Bearer, Basic password, or Drill's form login); none (or no `auth`): no authentication. */
   auth?: { tokens: readonly string[]; session?: SessionSettings };
   /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
-  drill?: { impersonation: boolean; options: DrillOptions };
+  drill?: DrillFacts;
 }
 
 const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   queryRoutes(api, deps);
+  queryRegistryRoutes(api, () => queryEngine(deps).registry);
   app.route('/', planRoutes(deps.sizer, { qsf: deps.qsf }));
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
@@ -175,11 +177,13 @@ function requestLog(log: Logger) {
         status: c.res.status,
         ms: Math.round(performance.now() - start),
         ...(decision && {
-          bytes: decision.plan.bytes,
-          qsf: decision.plan.qsf,
-          drillbits: decision.drillbits,
-          parsed: decision.plan.parsed,
-          drillbit: decision.drillbit,
+          query: decision.query.id,
+          bytes: decision.query.plan?.bytes,
+          qsf: decision.query.plan?.qsf,
+          drillbits: decision.query.clusterDrillbits,
+          sized: decision.query.plan?.drillbits,
+          parsed: decision.query.plan?.parsed,
+          drillbit: decision.query.drillbit?.id,
           timings: decision.timings,
         }),
       },
