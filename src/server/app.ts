@@ -7,9 +7,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Logger } from '../util/log.js';
 import { DromedarError } from '../util/errors.js';
+import { GatewayMetrics } from '../metrics/metrics.js';
+import { queryObserver } from '../metrics/observe.js';
 import { adminRoutes } from './admin.js';
 import { Authenticator, type SessionSettings } from './auth.js';
 import { drillCompatRoutes, drillEndpointRefusal, DrillOptions } from './drill-compat.js';
+import { metricsRoutes } from './dashboard.js';
 import { drillWebRoutes } from './drill-web.js';
 import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
@@ -25,6 +28,8 @@ export interface AppDeps extends QueryDeps {
   auth?: { tokens: readonly string[]; session?: SessionSettings };
   /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
   drill?: { impersonation: boolean; options: DrillOptions };
+  /** Where events become metrics (Gateway passes the one that also watches its scheduler). */
+  metrics?: GatewayMetrics;
 }
 
 const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
@@ -40,6 +45,8 @@ export function createApp(deps: AppDeps): Hono {
   const authenticator = new Authenticator(tokens, deps.auth?.session ?? SESSION_DEFAULTS);
   const auth = authenticator.middleware();
   if (auth) app.use(auth);
+  const metrics = deps.metrics ?? new GatewayMetrics().watch({ pool: deps.pool, sizing: () => deps.sizer.cacheStats });
+  app.use(queryObserver(metrics, deps.pool));
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes,
@@ -57,6 +64,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', planRoutes(deps.sizer, { qsf: deps.qsf }));
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
+  metricsRoutes(api, metrics);
   drillWebRoutes(api, authenticator);
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));
