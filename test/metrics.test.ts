@@ -5,10 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GatewayMetrics, reasonCode } from '../src/metrics/metrics.js';
+import { observeRegistry } from '../src/metrics/observe.js';
+import { QueryRegistry } from '../src/query/registry.js';
+import type { Lease } from '../src/pool/pool.js';
+import type { Plan } from '../src/sizing/index.js';
 import type { PoolManager, ScaleEvent } from '../src/pool/pool.js';
 import type { Drillbit, Scheduler } from '../src/schedulers/scheduler.js';
 import { startOfflineGateway, type OfflineGateway } from './support/offline-gateway.js';
-import { parseText, Scrape, scrape } from './support/prometheus.js';
+import { Scrape, scrape } from './support/prometheus.js';
 
 const TOKEN = 'tok_metrics_5e1d9c3b7a';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -47,16 +51,18 @@ describe('/metrics on a gateway without Drill', () => {
     for (const [path, body, status] of sent) assert.equal(await query(gateway.url, path, body), status, `${path} ${body}`);
     const after = await scrape(gateway.url, TOKEN);
     const delta = (labels: Record<string, string>) => after.value('dromedar_queries_total', labels) - before.value('dromedar_queries_total', labels);
-    assert.equal(delta({ front_end: 'rest', outcome: 'refused', status: '400' }), 1);
-    assert.equal(delta({ front_end: 'rest', outcome: 'refused', status: '403' }), 1);
-    assert.equal(delta({ front_end: 'rest', outcome: 'failed', status: '504' }), 1);
+    assert.equal(delta({ front_end: 'query', outcome: 'refused', status: '400' }), 1);
+    assert.equal(delta({ front_end: 'query', outcome: 'refused', status: '403' }), 1);
+    assert.equal(delta({ front_end: 'query', outcome: 'failed', status: '504' }), 1);
     assert.equal(delta({ front_end: 'drill', outcome: 'refused', status: '400' }), 1);
     assert.equal(delta({ front_end: 'drill', outcome: 'failed', status: '504' }), 1);
-    assert.equal(after.family('dromedar_queries_total').type, 'COUNTER');
+    assert.equal(after.family('dromedar_queries_total').type, 'counter');
     for (const family of after.families) {
       assert.match(family.name, /^dromedar_[a-z0-9_]+$/, family.name);
-      if (family.type === 'COUNTER') assert.match(family.name, /_total$/, family.name);
-      for (const m of family.metrics) for (const value of Object.values(m.labels ?? {})) assert.doesNotMatch(value, /select|trips|\//i, `${family.name} label ${value}`);
+      for (const sample of family.samples) {
+        if (family.type === 'counter') assert.match(sample.name, /_total$/, sample.name);
+        for (const value of Object.values(sample.labels)) assert.doesNotMatch(value, /select|trips|\//i, `${sample.name} label ${value}`);
+      }
     }
   });
 
@@ -65,7 +71,7 @@ describe('/metrics on a gateway without Drill', () => {
     assert.equal(scraped.value('dromedar_drill_reachable'), 0);
     assert.equal(scraped.value('dromedar_drillbits', { state: 'online' }), 0);
     assert.equal(scraped.value('dromedar_drillbits_max'), 2);
-    assert.equal(scraped.family('dromedar_query_wait_seconds').type, 'HISTOGRAM');
+    assert.equal(scraped.family('dromedar_query_wait_seconds').type, 'histogram');
     const timeline = await fetch(`${gateway.url}/v1/timeline`, { headers: auth });
     assert.equal(timeline.status, 200);
     const body = (await timeline.json()) as { samples: unknown[]; drillbitSeconds: { total: number } };
@@ -87,19 +93,19 @@ describe('the accounting, on a pool the test drives and a clock it moves', () =>
     metrics.timeline(); // a sample now (the gateway samples once a second)
     now += 10_000;
     snap = { ...snap, drillbits: [bit('bit-1', 'ONLINE', now - 10_000), bit('bit-2', 'ONLINE', now - 10_000)] };
-    let s = new Scrape(parseText((await metrics.render()).body), '');
+    let s = await Scrape.of((await metrics.render()).body);
     assert.equal(s.value('dromedar_drillbit_seconds_total'), 20);
     assert.equal(s.value('dromedar_scale_events_total', { reason: 'demand', direction: 'up' }), 1);
     now += 5_000;
     const down = event(2, 1, 'idle for 60000 ms: draining bit-2');
     snap = { ...snap, desired: 1, drillbits: [bit('bit-1', 'ONLINE', now - 15_000), bit('bit-2', 'DRAINING', now - 15_000)], events: [up, down] };
-    s = new Scrape(parseText((await metrics.render()).body), '');
+    s = await Scrape.of((await metrics.render()).body);
     assert.equal(s.value('dromedar_drillbit_seconds_total'), 30);
     assert.equal(s.value('dromedar_scale_events_total', { reason: 'demand', direction: 'up' }), 1, 'an event is counted once however often it is seen');
     assert.equal(s.value('dromedar_scale_events_total', { reason: 'idle', direction: 'down' }), 1);
     now += 5_000;
     snap = { ...snap, drillbits: [bit('bit-1', 'FAILED', now - 20_000)], events: [up, down, event(1, 0, 'bit-1 failed: exited with code 1')] };
-    s = new Scrape(parseText((await metrics.render()).body), '');
+    s = await Scrape.of((await metrics.render()).body);
     assert.equal(s.value('dromedar_drillbit_seconds_total'), 40, 'a failed Drillbit costs nothing more; bit-2 is gone');
     assert.equal(s.value('dromedar_drillbits', { state: 'failed' }), 1);
     assert.equal(s.value('dromedar_scale_events_total', { reason: 'failure', direction: 'down' }), 1);
@@ -120,8 +126,50 @@ describe('the accounting, on a pool the test drives and a clock it moves', () =>
     const wrapped = metrics.instrument(failing);
     await assert.rejects(wrapped.list(), /zk down/);
     await assert.rejects(wrapped.list(), /zk down/);
-    const s = new Scrape(parseText((await metrics.render()).body), '');
+    const s = await Scrape.of((await metrics.render()).body);
     assert.equal(s.value('dromedar_scheduler_errors_total', { operation: 'list' }), 2);
     assert.equal(s.value('dromedar_scheduler_up'), 0);
+  });
+});
+
+describe('queries from the registry (issue 12): one observation each as it ends', () => {
+  test('finished cold and warm, cancelled while waiting, failed and refused by status; bytes read from the accuracy', async () => {
+    const metrics = new GatewayMetrics();
+    const registry = new QueryRegistry({ finishedLimit: 10 });
+    observeRegistry(metrics, registry);
+    const plan = { targets: [], bytes: 1_000, qsf: 1, drillbits: 2, parsed: true, measure: 'parquet' } as unknown as Plan;
+    const drillbit: Drillbit = { id: 'bit-1', host: '127.0.0.1', userPort: 1, controlPort: 2, dataPort: 3, httpPort: 9, state: 'ONLINE', startedAt: 0 };
+    const lease: Lease = { drillbit, drillbits: 2, release() {} };
+    const t0 = Date.now();
+    const cold = registry.create({ sql: 'SELECT 1', frontEnd: 'query' });
+    cold.sized(plan, t0 + 100);
+    cold.waiting(0, 2);
+    cold.waiting(1, 2);
+    cold.admitted(lease, 2, t0 + 5_100);
+    cold.started(t0 + 5_300);
+    cold.end('FINISHED', null, t0 + 6_000);
+    cold.measured({ estimate: 1_000, actual: 900, ratio: 1.11, comparable: true, why: null } as never);
+    const warm = registry.create({ sql: 'SELECT 2', frontEnd: 'drill' });
+    warm.sized(plan, t0 + 10);
+    warm.admitted(lease, 2, t0 + 20);
+    warm.started(t0 + 50);
+    warm.end('FINISHED', null, t0 + 60);
+    const waiting = registry.create({ sql: 'SELECT 3', frontEnd: 'query' });
+    waiting.waiting(0, 2);
+    await waiting.cancel('DELETE /v1/queries');
+    registry.create({ sql: 'SELECT 4', frontEnd: 'query' }).end('FAILED', { code: 'scale_timeout', message: 'x', status: 504 });
+    registry.create({ sql: 'SELECT 5', frontEnd: 'trino' }).end('FAILED', { code: 'forbidden', message: 'x', status: 403 });
+    const s = await Scrape.of((await metrics.render()).body);
+    assert.equal(s.value('dromedar_queries_total', { front_end: 'query', outcome: 'finished', status: '200' }), 1);
+    assert.equal(s.value('dromedar_queries_total', { front_end: 'drill', outcome: 'finished', status: '200' }), 1);
+    assert.equal(s.value('dromedar_queries_total', { front_end: 'query', outcome: 'cancelled', status: '499' }), 1);
+    assert.equal(s.value('dromedar_queries_total', { front_end: 'query', outcome: 'failed', status: '504' }), 1);
+    assert.equal(s.value('dromedar_queries_total', { front_end: 'trino', outcome: 'refused', status: '403' }), 1);
+    assert.equal(s.count('dromedar_query_wait_seconds', { start: 'cold' }), 1);
+    assert.equal(s.sum('dromedar_query_wait_seconds', { start: 'cold' }), 5);
+    assert.equal(s.count('dromedar_query_wait_seconds', { start: 'warm' }), 1);
+    assert.equal(s.sum('dromedar_query_first_byte_seconds', { front_end: 'query' }), 5.3);
+    assert.equal(s.value('dromedar_query_estimated_bytes_total'), 2_000);
+    assert.equal(s.value('dromedar_query_read_bytes_total'), 900);
   });
 });

@@ -12,7 +12,7 @@ export type Outcome = 'finished' | 'failed' | 'cancelled' | 'refused';
 
 /** One query, as it ended. Times in seconds; absent when the query never got there. */
 export interface QueryObservation {
-  /** Which front end took it: `rest` (POST /query), `drill` (POST /query.json), `trino`, ... */
+  /** Which front end took it: `query` (POST /query), `drill` (POST /query.json), `trino`, ... */
   frontEnd: string;
   outcome: Outcome;
   /** The HTTP status answered (refusals are counted by it). */
@@ -108,7 +108,7 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
     this.queries = new Counter({
       name: `${PREFIX}queries_total`,
-      help: 'Queries that ended, by front end (rest, drill, trino), outcome (finished, failed, cancelled, refused) and HTTP status',
+      help: 'Queries that ended, by front end (query, drill, trino), outcome (finished, failed, cancelled, refused) and HTTP status',
       labelNames: ['front_end', 'outcome', 'status'],
       registers,
     });
@@ -242,6 +242,11 @@ export class GatewayMetrics {
     if (q.firstByteSeconds !== undefined) this.firstByte.observe({ front_end: q.frontEnd }, q.firstByteSeconds);
     if (q.bytesEstimated !== undefined && q.bytesEstimated > 0) this.bytesEstimated.inc(q.bytesEstimated);
     if (q.bytesRead !== undefined && q.bytesRead > 0) this.bytesRead.inc(q.bytesRead);
+  }
+
+  /** Bytes Drill reported reading for a query (its profile, read after the end). */
+  readBytes(bytes: number): void {
+    if (bytes > 0) this.bytesRead.inc(bytes);
   }
 
   /** The scheduler, with each failed call counted (and scheduler_up following the last call). */

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import type { Logger } from '../util/log.js';
 import { DromedarError } from '../util/errors.js';
 import { GatewayMetrics } from '../metrics/metrics.js';
-import { queryObserver } from '../metrics/observe.js';
+import { observeRegistry, queryObserver } from '../metrics/observe.js';
+import type { QueryRegistry } from '../query/registry.js';
 import { adminRoutes } from './admin.js';
 import { Authenticator, type SessionSettings } from './auth.js';
 import { drillCompatRoutes, drillEndpointRefusal, DrillOptions } from './drill-compat.js';
@@ -30,6 +31,8 @@ export interface AppDeps extends QueryDeps {
   drill?: { impersonation: boolean; options: DrillOptions };
   /** Where events become metrics (Gateway passes the one that also watches its scheduler). */
   metrics?: GatewayMetrics;
+  /** The query registry (issue 12): when given, the metrics hear its events instead of watching the query routes. */
+  queries?: QueryRegistry;
 }
 
 const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
@@ -46,7 +49,8 @@ export function createApp(deps: AppDeps): Hono {
   const auth = authenticator.middleware();
   if (auth) app.use(auth);
   const metrics = deps.metrics ?? new GatewayMetrics().watch({ pool: deps.pool, sizing: () => deps.sizer.cacheStats });
-  app.use(queryObserver(metrics, deps.pool));
+  if (deps.queries) observeRegistry(metrics, deps.queries);
+  else app.use(queryObserver(metrics, deps.pool));
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes,
