@@ -13,7 +13,7 @@ import type { QueryRegistry } from '../query/registry.js';
 import { adminRoutes } from './admin.js';
 import { Authenticator, type SessionSettings } from './auth.js';
 import { drillCompatRoutes, drillEndpointRefusal, DrillOptions } from './drill-compat.js';
-import { metricsRoutes } from './dashboard.js';
+import { dashboardRoutes, metricsRoutes } from './dashboard.js';
 import { drillWebRoutes } from './drill-web.js';
 import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
@@ -69,6 +69,8 @@ export function createApp(deps: AppDeps): Hono {
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
   metricsRoutes(api, metrics);
+  // Before Drill's web root: browsers asking for HTML at / get the dashboard, Drill's clients the root page.
+  dashboardRoutes(app);
   drillWebRoutes(api, authenticator);
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));
