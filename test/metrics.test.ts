@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { GatewayMetrics, reasonCode } from '../src/metrics/metrics.js';
 import { observeRegistry } from '../src/metrics/observe.js';
+import { Query } from '../src/query/query.js';
 import { QueryRegistry } from '../src/query/registry.js';
 import type { Lease } from '../src/pool/pool.js';
 import type { Plan } from '../src/sizing/index.js';
@@ -79,6 +80,23 @@ describe('/metrics on a gateway without Drill', () => {
   });
 });
 
+describe('server.auth.publicMetrics', () => {
+  test('lets a scraper without a token read /metrics, and nothing else', async () => {
+    const gateway = await startOfflineGateway({ tokens: [TOKEN], config: { server: { auth: { tokens: [TOKEN], publicMetrics: true } } } });
+    try {
+      const scraped = await scrape(gateway.url);
+      assert.equal(scraped.value('dromedar_drillbits_desired'), 0);
+      for (const path of ['/v1/timeline', '/v1/cluster', '/v1/qsf']) {
+        const res = await fetch(`${gateway.url}${path}`);
+        await res.arrayBuffer();
+        assert.equal(res.status, 401, path);
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe('the accounting, on a pool the test drives and a clock it moves', () => {
   let now = 1_000_000;
   let snap: ReturnType<PoolManager['snapshot']> = { desired: 0, drillbits: [], events: [], queued: 0, running: 0 };
@@ -141,7 +159,8 @@ describe('queries from the registry (issue 12): one observation each as it ends'
     const drillbit: Drillbit = { id: 'bit-1', host: '127.0.0.1', userPort: 1, controlPort: 2, dataPort: 3, httpPort: 9, state: 'ONLINE', startedAt: 0 };
     const lease: Lease = { drillbit, drillbits: 2, release() {} };
     const t0 = Date.now();
-    const cold = registry.create({ sql: 'SELECT 1', frontEnd: 'query' });
+    const cold = new Query({ sql: 'SELECT 1', frontEnd: 'query' }, t0);
+    registry.add(cold);
     cold.sized(plan, t0 + 100);
     cold.waiting(0, 2);
     cold.waiting(1, 2);
@@ -149,7 +168,8 @@ describe('queries from the registry (issue 12): one observation each as it ends'
     cold.started(t0 + 5_300);
     cold.end('FINISHED', null, t0 + 6_000);
     cold.measured({ estimate: 1_000, actual: 900, ratio: 1.11, comparable: true, why: null } as never);
-    const warm = registry.create({ sql: 'SELECT 2', frontEnd: 'drill' });
+    const warm = new Query({ sql: 'SELECT 2', frontEnd: 'drill' }, t0);
+    registry.add(warm);
     warm.sized(plan, t0 + 10);
     warm.admitted(lease, 2, t0 + 20);
     warm.started(t0 + 50);

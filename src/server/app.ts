@@ -26,7 +26,7 @@ export interface AppDeps extends QueryDeps {
   bodyLimitBytes: number;
   log: Logger;
   /** Tokens clients must send (Bearer, Basic password, or Drill's form login); none (or no `auth`): no authentication. */
-  auth?: { tokens: readonly string[]; session?: SessionSettings };
+  auth?: { tokens: readonly string[]; session?: SessionSettings; publicMetrics?: boolean };
   /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
   drill?: { impersonation: boolean; options: DrillOptions };
   /** Where events become metrics (Gateway passes the one that also watches its scheduler). */
@@ -47,7 +47,9 @@ export function createApp(deps: AppDeps): Hono {
   // Before the body limit: a client without a token gets its 401 before its body is read.
   const authenticator = new Authenticator(tokens, deps.auth?.session ?? SESSION_DEFAULTS);
   const auth = authenticator.middleware();
-  if (auth) app.use(auth);
+  // server.auth.publicMetrics: a scraper without a token may read GET /metrics.
+  const publicMetrics = deps.auth?.publicMetrics === true;
+  if (auth) app.use((c, next) => (publicMetrics && c.req.path === '/metrics' && (c.req.method === 'GET' || c.req.method === 'HEAD') ? next() : auth(c, next)));
   const metrics = deps.metrics ?? new GatewayMetrics().watch({ pool: deps.pool, sizing: () => deps.sizer.cacheStats });
   if (deps.queries) observeRegistry(metrics, deps.queries);
   else app.use(queryObserver(metrics, deps.pool));
@@ -68,7 +70,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', planRoutes(deps.sizer, { qsf: deps.qsf }));
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
-  metricsRoutes(api, metrics);
+  metricsRoutes(api, metrics, publicMetrics);
   // Before Drill's web root: browsers asking for HTML at / get the dashboard, Drill's clients the root page.
   dashboardRoutes(app);
   drillWebRoutes(api, authenticator);

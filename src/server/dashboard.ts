@@ -42,12 +42,13 @@ export function wantsDashboard(c: Context): boolean {
   return /(^|,)\s*text\/html\s*(;|,|$)/i.test(c.req.header('accept') ?? '');
 }
 
-export function metricsRoutes(api: ApiRoutes, metrics: GatewayMetrics): void {
+export function metricsRoutes(api: ApiRoutes, metrics: GatewayMetrics, isPublic = false): void {
   api.add(
     {
       method: 'get',
       path: '/metrics',
       tag: 'gateway',
+      public: isPublic,
       summary: "Prometheus metrics (text format 0.0.4): queries, waits, Drillbits, scale events, Drillbit-seconds; answers while Drill is unreachable (dromedar_drill_reachable 0)",
       responses: { 200: { description: 'the metrics', content: { 'text/plain': z.string() } } },
     },
