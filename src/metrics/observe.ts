@@ -1,16 +1,14 @@
-// Queries become observations here, from the outside of the query path. With the query
-// registry (issue 12): its events, one observation per query as it ends. Without it: one
-// middleware over the query routes reads the status and the sizing decision the path
-// leaves on the context (as the request log does). Nothing in the query path counts.
-import type { Context, MiddlewareHandler } from 'hono';
-import type { PoolManager } from '../pool/pool.js';
+// Queries become observations here, from the outside of the query path: the query
+// registry's events (issue 12), one observation per query as it ends, whatever its
+// front end. A request refused before it became a query (unreadable input: empty SQL,
+// bad JSON, a wrong content type) is seen by one middleware over the query routes, which
+// knows (an AsyncLocalStorage the registry's events are heard in) whether its request
+// became a query. Nothing in the query path counts.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { MiddlewareHandler } from 'hono';
 import type { Query } from '../query/query.js';
 import type { QueryRegistry } from '../query/registry.js';
-import type { Decision } from '../server/query.js';
 import type { GatewayMetrics, Outcome } from './metrics.js';
-
-/** The routes that run a query, by the front end they belong to. */
-const FRONT_ENDS: Record<string, string> = { '/query': 'query', '/query.json': 'drill' };
 
 export function outcomeOf(status: number): Outcome {
   if (status < 400) return 'finished';
@@ -20,28 +18,20 @@ export function outcomeOf(status: number): Outcome {
   return 'failed';
 }
 
-export function queryObserver(metrics: GatewayMetrics, pool: PoolManager): MiddlewareHandler {
-  return async (c: Context, next) => {
+/** The routes that take a query, by the front end they are. */
+const FRONT_ENDS: Record<string, string> = { '/query': 'query', '/query.json': 'drill' };
+
+const request = new AsyncLocalStorage<{ query: boolean }>();
+
+/** Requests to the query routes refused before they became a query, counted as refused queries. */
+export function refusalObserver(metrics: GatewayMetrics): MiddlewareHandler {
+  return async (c, next) => {
     const frontEnd = c.req.method === 'POST' ? FRONT_ENDS[c.req.path] : undefined;
     if (!frontEnd) return next();
-    const start = performance.now();
-    const launches = pool.launches;
-    await next();
+    const seen = { query: false };
+    await request.run(seen, next);
     const status = c.res.status;
-    const decision = c.get('decision' as never) as Decision | undefined;
-    metrics.observeQuery({
-      frontEnd,
-      outcome: outcomeOf(status),
-      status,
-      firstByteSeconds: status < 400 ? (performance.now() - start) / 1000 : undefined,
-      ...(decision && {
-        sizingSeconds: decision.timings.sizing / 1000,
-        waitSeconds: decision.timings.scale / 1000,
-        // Cold when Drillbits were launched while it waited (shared scale-ups count for each waiter).
-        cold: pool.launches > launches,
-        bytesEstimated: decision.plan.bytes,
-      }),
-    });
+    if (!seen.query && status >= 400) metrics.observeQuery({ frontEnd, outcome: outcomeOf(status), status });
   };
 }
 
@@ -51,6 +41,9 @@ export function observeRegistry(metrics: GatewayMetrics, registry: QueryRegistry
   const cold = new WeakSet<Query>();
   return registry.subscribe((event) => {
     const query = event.query;
+    // Heard inside the request that made the query: that request is a query (refusalObserver).
+    const seen = request.getStore();
+    if (seen) seen.query = true;
     if (event.type === 'accuracy') {
       if (event.accuracy?.actual != null) metrics.readBytes(event.accuracy.actual);
       return;

@@ -8,18 +8,18 @@ import { z } from 'zod';
 import type { Logger } from '../util/log.js';
 import { DromedarError } from '../util/errors.js';
 import { GatewayMetrics } from '../metrics/metrics.js';
-import { observeRegistry, queryObserver } from '../metrics/observe.js';
-import type { QueryRegistry } from '../query/registry.js';
+import { observeRegistry, refusalObserver } from '../metrics/observe.js';
 import { adminRoutes } from './admin.js';
 import { Authenticator, type SessionSettings } from './auth.js';
-import { drillCompatRoutes, drillEndpointRefusal, DrillOptions } from './drill-compat.js';
+import { drillCompatRoutes, drillEndpointRefusal, DrillOptions, type DrillFacts } from './drill-compat.js';
 import { dashboardRoutes, metricsRoutes } from './dashboard.js';
 import { drillWebRoutes } from './drill-web.js';
 import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
 import { ApiRoutes, errors, type RouteSpec } from './openapi.js';
 import { planRoutes } from './plan.js';
-import { runQuery, type Decision, type QueryDeps } from './query.js';
+import { queryRegistryRoutes } from './queries.js';
+import { queryEngine, runQuery, type Decision, type QueryDeps } from './query.js';
 import { decisionHeaders, drillResult, plan, qsfParameters, queryBody, sqlText } from './schemas.js';
 
 export interface AppDeps extends QueryDeps {
@@ -28,11 +28,9 @@ export interface AppDeps extends QueryDeps {
   /** Tokens clients must send (Bearer, Basic password, or Drill's form login); none (or no `auth`): no authentication. */
   auth?: { tokens: readonly string[]; session?: SessionSettings; publicMetrics?: boolean };
   /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
-  drill?: { impersonation: boolean; options: DrillOptions };
+  drill?: DrillFacts;
   /** Where events become metrics (Gateway passes the one that also watches its scheduler). */
   metrics?: GatewayMetrics;
-  /** The query registry (issue 12): when given, the metrics hear its events instead of watching the query routes. */
-  queries?: QueryRegistry;
 }
 
 const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
@@ -51,8 +49,9 @@ export function createApp(deps: AppDeps): Hono {
   const publicMetrics = deps.auth?.publicMetrics === true;
   if (auth) app.use((c, next) => (publicMetrics && c.req.path === '/metrics' && (c.req.method === 'GET' || c.req.method === 'HEAD') ? next() : auth(c, next)));
   const metrics = deps.metrics ?? new GatewayMetrics().watch({ pool: deps.pool, sizing: () => deps.sizer.cacheStats });
-  if (deps.queries) observeRegistry(metrics, deps.queries);
-  else app.use(queryObserver(metrics, deps.pool));
+  // Every query, whatever its front end, is in the registry: the metrics hear its events.
+  observeRegistry(metrics, queryEngine(deps).registry);
+  app.use(refusalObserver(metrics));
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes,
@@ -67,6 +66,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   queryRoutes(api, deps);
+  queryRegistryRoutes(api, () => queryEngine(deps).registry);
   app.route('/', planRoutes(deps.sizer, { qsf: deps.qsf }));
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
@@ -191,11 +191,13 @@ function requestLog(log: Logger) {
         status: c.res.status,
         ms: Math.round(performance.now() - start),
         ...(decision && {
-          bytes: decision.plan.bytes,
-          qsf: decision.plan.qsf,
-          drillbits: decision.drillbits,
-          parsed: decision.plan.parsed,
-          drillbit: decision.drillbit,
+          query: decision.query.id,
+          bytes: decision.query.plan?.bytes,
+          qsf: decision.query.plan?.qsf,
+          drillbits: decision.query.clusterDrillbits,
+          sized: decision.query.plan?.drillbits,
+          parsed: decision.query.plan?.parsed,
+          drillbit: decision.query.drillbit?.id,
           timings: decision.timings,
         }),
       },
