@@ -139,6 +139,11 @@ describe('the accounting, on a pool the test drives and a clock it moves', () =>
     assert.equal(reasonCode({ at: '', from: 1, to: 0, reason: 'idle for 100 ms: draining bit-3' }), 'idle');
     assert.equal(reasonCode({ at: '', from: 1, to: 0, reason: 'bit-3 failed: killed' }), 'failure');
     assert.equal(reasonCode({ at: '', from: 1, to: 0, reason: 'something new' }), 'other');
+    // The pool's words after its split into policy and controller (branch pool).
+    assert.equal(reasonCode({ at: '', from: 1, to: 2, reason: 'replacing bit-1 (demand for 2 Drillbit(s))' }), 'replaced');
+    assert.equal(reasonCode({ at: '', from: 0, to: 1, reason: 'pool.minDrillbits is 1' }), 'minimum');
+    assert.equal(reasonCode({ at: '', from: 2, to: 1, reason: 'bit-2 left ONLINE without being asked (no longer registered in Drill); stopping it' }), 'failure');
+    assert.equal(reasonCode({ at: '', from: 2, to: 1, reason: 'bit-4 did not come ONLINE within 120000 ms (pool.drillbitStartTimeoutMs); stopping it' }), 'failure');
     const metrics = new GatewayMetrics({ now: () => now }).watch({ pool });
     const failing = { kind: 'x', capacity: 1, list: async () => Promise.reject(new Error('zk down')) } as unknown as Scheduler;
     const wrapped = metrics.instrument(failing);

@@ -28,7 +28,7 @@ export interface QueryObservation {
 }
 
 /** Why the pool changed size, as a code (the event's text stays in /v1/cluster and the log). */
-export type ScaleReason = 'demand' | 'idle' | 'failure' | 'replaced' | 'other';
+export type ScaleReason = 'demand' | 'minimum' | 'idle' | 'failure' | 'replaced' | 'other';
 
 export interface Sample {
   /** ms since epoch. */
@@ -64,12 +64,14 @@ const TIME_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 2
 
 /** The pool's reason text as a code: one rule, here, for every metric and chart. */
 export function reasonCode(event: ScaleEvent & { code?: string }): ScaleReason {
-  if (event.code && ['demand', 'idle', 'failure', 'replaced'].includes(event.code)) return event.code as ScaleReason;
+  if (event.code && ['demand', 'minimum', 'idle', 'failure', 'replaced'].includes(event.code)) return event.code as ScaleReason;
   const text = event.reason;
+  // "replacing bit-1 (demand for 1 Drillbit(s))": the replacement, not new demand.
+  if (/^replacing\b/i.test(text)) return 'replaced';
   if (/^demand\b/i.test(text)) return 'demand';
+  if (/^pool\.minDrillbits\b/.test(text)) return 'minimum';
   if (/^idle\b/i.test(text)) return 'idle';
-  if (/\breplac/i.test(text)) return 'replaced';
-  if (/\bfailed\b|\blost\b|left ONLINE/i.test(text)) return 'failure';
+  if (/\bfailed\b|\blost\b|left ONLINE|did not come ONLINE|\bexited\b|stopping it$/i.test(text)) return 'failure';
   return 'other';
 }
 
@@ -114,7 +116,7 @@ export class GatewayMetrics {
     });
     this.scaleEvents = new Counter({
       name: `${PREFIX}scale_events_total`,
-      help: 'Pool size changes, by reason (demand, idle, failure, replaced, other) and direction (up, down)',
+      help: 'Pool size changes, by reason (demand, minimum, idle, failure, replaced, other) and direction (up, down)',
       labelNames: ['reason', 'direction'],
       registers,
     });
