@@ -7,7 +7,7 @@ import { errors, type ApiRoutes } from './openapi.js';
 import { cancelOutcome, queryList, queryView } from './schemas.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': schema });
-const params = z.object({ id: z.string().regex(/^[\w-]{1,100}$/).describe("the gateway's query id") });
+const params = z.object({ id: z.string().regex(/^[\w-]+$/).describe("the gateway's query id") });
 
 export function queryRegistryRoutes(api: ApiRoutes, registry: () => QueryRegistry): void {
   api.add(
@@ -54,6 +54,6 @@ export function queryRegistryRoutes(api: ApiRoutes, registry: () => QueryRegistr
 
 function find(registry: QueryRegistry, id: string) {
   const query = registry.get(id);
-  if (!query) throw new DromedarError('unknown_query', `no query ${id} (the gateway keeps the last query.history finished ones)`, 404);
+  if (!query) throw new DromedarError('unknown_query', `no query ${id.slice(0, 100)} (the gateway keeps the last query.history finished ones)`, 404);
   return query;
 }
