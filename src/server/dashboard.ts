@@ -13,7 +13,7 @@ import type { ApiRoutes } from './openapi.js';
 const ASSETS = new URL('../../../src/server/dashboard/', import.meta.url);
 
 /** The dashboard's files, public like Drill's web root: code and style, no data. */
-export const DASHBOARD_ASSETS: Record<string, string> = {
+export const DASHBOARD_ASSETS: Record<string, string | undefined> = {
   '/dashboard/app.js': 'text/javascript; charset=utf-8',
   '/dashboard/app.css': 'text/css; charset=utf-8',
 };
@@ -80,7 +80,11 @@ export function metricsRoutes(api: ApiRoutes, metrics: GatewayMetrics, isPublic 
   );
 }
 
-/** Mounted before Drill's web root: browsers get the dashboard shell at `/`, everyone else falls through. */
+/**
+ * Mounted before Drill's web root: browsers get the dashboard shell at `/`, everyone else
+ * falls through; the page's two files. A middleware (not routes): the page and its files
+ * are not API routes, so they stay out of the OpenAPI document and its route checks.
+ */
 export function dashboardRoutes(app: Hono): void {
   const files = new Map<string, string>();
   const read = (name: string) => {
@@ -88,11 +92,14 @@ export function dashboardRoutes(app: Hono): void {
     if (text === undefined) files.set(name, (text = readFileSync(new URL(name, ASSETS), 'utf8')));
     return text;
   };
-  app.get('/', async (c, next) => {
-    if (!wantsDashboard(c)) return next();
-    return c.body(read('index.html'), 200, { 'content-type': 'text/html; charset=utf-8', vary: 'Accept', ...SECURITY_HEADERS });
+  app.use(async (c, next) => {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
+    if (c.req.path === '/') {
+      if (!wantsDashboard(c)) return next();
+      return c.body(read('index.html'), 200, { 'content-type': 'text/html; charset=utf-8', vary: 'Accept', ...SECURITY_HEADERS });
+    }
+    const type = DASHBOARD_ASSETS[c.req.path];
+    if (type === undefined) return next();
+    return c.body(read(c.req.path.slice('/dashboard/'.length)), 200, { 'content-type': type, ...SECURITY_HEADERS });
   });
-  for (const [path, type] of Object.entries(DASHBOARD_ASSETS)) {
-    app.get(path, (c) => c.body(read(path.slice('/dashboard/'.length)), 200, { 'content-type': type, ...SECURITY_HEADERS }));
-  }
 }
