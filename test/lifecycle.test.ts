@@ -17,7 +17,7 @@ import { pino } from 'pino';
 import { sleep } from '../src/util/process.js';
 import { jvmsMentioning, testConfig } from './support/env.js';
 
-const config = testConfig({ pool: { idleTimeoutMs: 600_000, startTimeoutMs: 240_000, maxDrillbits: 1, queriesPerDrillbit: 1 }, queries: { history: 5 } });
+const config = testConfig({ pool: { idleTimeoutMs: 600_000, queueTimeoutMs: 240_000, maxDrillbits: 1, queriesPerDrillbit: 1 }, queries: { history: 5 } });
 // 8 cities over ~200,000 rows: a self-join on city makes ~5e9 rows to count, minutes of work.
 const LONG = 'SELECT COUNT(*) AS n FROM dfs.data.`trips` a JOIN dfs.data.`trips` b ON a.city = b.city';
 const SHORT = 'SELECT * FROM sys.version';

@@ -46,6 +46,9 @@ export const configSchema = z.object({
               maxSessions: z.number().int().positive().max(1_000_000).default(10_000),
             })
             .prefault({}),
+          // GET /metrics without a token, for a Prometheus that cannot send one (it holds no
+          // SQL or data, but says how busy the cluster is): off by default, like every route.
+          publicMetrics: z.boolean().default(false),
         })
         .prefault({}),
     })

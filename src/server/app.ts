@@ -7,9 +7,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Logger } from '../util/log.js';
 import { DromedarError } from '../util/errors.js';
+import { GatewayMetrics } from '../metrics/metrics.js';
+import { observeRegistry, refusalObserver } from '../metrics/observe.js';
 import { adminRoutes } from './admin.js';
 import { Authenticator, type SessionSettings } from './auth.js';
 import { drillCompatRoutes, drillEndpointRefusal, DrillOptions, type DrillFacts } from './drill-compat.js';
+import { dashboardRoutes, metricsRoutes } from './dashboard.js';
 import { drillWebRoutes } from './drill-web.js';
 import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
@@ -23,9 +26,11 @@ export interface AppDeps extends QueryDeps {
   bodyLimitBytes: number;
   log: Logger;
   /** Tokens clients must send (Bearer, Basic password, or Drill's form login); none (or no `auth`): no authentication. */
-  auth?: { tokens: readonly string[]; session?: SessionSettings };
+  auth?: { tokens: readonly string[]; session?: SessionSettings; publicMetrics?: boolean };
   /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
   drill?: DrillFacts;
+  /** Where events become metrics (Gateway passes the one that also watches its scheduler). */
+  metrics?: GatewayMetrics;
 }
 
 const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
@@ -40,7 +45,13 @@ export function createApp(deps: AppDeps): Hono {
   // Before the body limit: a client without a token gets its 401 before its body is read.
   const authenticator = new Authenticator(tokens, deps.auth?.session ?? SESSION_DEFAULTS);
   const auth = authenticator.middleware();
-  if (auth) app.use(auth);
+  // server.auth.publicMetrics: a scraper without a token may read GET /metrics.
+  const publicMetrics = deps.auth?.publicMetrics === true;
+  if (auth) app.use((c, next) => (publicMetrics && c.req.path === '/metrics' && (c.req.method === 'GET' || c.req.method === 'HEAD') ? next() : auth(c, next)));
+  const metrics = deps.metrics ?? new GatewayMetrics().watch({ pool: deps.pool, sizing: () => deps.sizer.cacheStats });
+  // Every query, whatever its front end, is in the registry: the metrics hear its events.
+  observeRegistry(metrics, queryEngine(deps).registry);
+  app.use(refusalObserver(metrics));
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes,
@@ -59,6 +70,9 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', planRoutes(deps.sizer, { qsf: deps.qsf }));
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
+  metricsRoutes(api, metrics, publicMetrics);
+  // Before Drill's web root: browsers asking for HTML at / get the dashboard, Drill's clients the root page.
+  dashboardRoutes(app);
   drillWebRoutes(api, authenticator);
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));

@@ -24,6 +24,9 @@ export const PUBLIC_ROUTES = [
   { method: 'GET', path: '/login' },
   { method: 'GET', path: '/logout' },
   { method: 'POST', path: '/j_security_check' },
+  // The dashboard's script and style (no data: the page gets that from the /v1 routes, with a token).
+  { method: 'GET', path: '/dashboard/app.js' },
+  { method: 'GET', path: '/dashboard/app.css' },
 ] as const;
 
 /** Drill's own session cookie name (WebServer.createSessionHandler, without TLS). */

@@ -3,6 +3,7 @@
 import type { ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { configWarnings, type Config } from '../config/load.js';
+import { GatewayMetrics } from '../metrics/metrics.js';
 import { PoolManager } from '../pool/pool.js';
 import { QueryRegistry } from '../query/registry.js';
 import { dfsPlugin } from '../storage/dfs.js';
@@ -35,6 +36,7 @@ export class Gateway {
     readonly sizer: Sizer,
     /** The gateway's queries: running, queued, the last finished. */
     readonly registry: QueryRegistry,
+    readonly metrics: GatewayMetrics,
     private readonly server: ServerType,
     private readonly log: Logger,
   ) {}
@@ -43,7 +45,9 @@ export class Gateway {
     const log = options.log ?? createLogger();
     const say = (line: string, fields: Record<string, unknown> = {}) => log.info(fields, line);
     for (const root of await createWritableWorkspaceRoots(config)) say(`created the writable workspace folder ${root}`);
-    const scheduler = options.scheduler ?? (await createScheduler(config, { log: say }));
+    // The metrics see the scheduler's calls (errors) through this wrapper, the pool by sampling it.
+    const metrics = new GatewayMetrics();
+    const scheduler = metrics.instrument(options.scheduler ?? (await createScheduler(config, { log: say })));
     for (const warning of configWarnings(config)) log.warn(warning);
     const maxDrillbits = config.pool.maxDrillbits ?? scheduler.capacity ?? 8;
     const pool = new PoolManager(scheduler, {
@@ -63,6 +67,7 @@ export class Gateway {
     await scheduler.start();
     const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
     const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
+    metrics.watch({ pool, sizing: () => sizer.cacheStats }).start();
     // A cold parser worker costs the first query ~200 ms: load it now, beside the rest.
     const warm = sizer.warm().catch(() => {});
     const drill = {
@@ -73,11 +78,11 @@ export class Gateway {
       profileStore: scheduler.kind === 'local' ? profileStoreDir(config.home) : null,
     };
     const registry = new QueryRegistry({ finishedLimit: config.queries.history });
-    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, registry });
+    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, registry, metrics });
     await warm;
     const server = await listen(app.fetch, config.server.host, config.server.port);
     pool.start();
-    const gateway = new Gateway(config, scheduler, pool, qsf, sizer, registry, server, log);
+    const gateway = new Gateway(config, scheduler, pool, qsf, sizer, registry, metrics, server, log);
     say(`Dromedar listening on ${gateway.url} (scheduler ${scheduler.kind}, max ${maxDrillbits} Drillbits)`);
     const exposed = exposureWarning(config.server.host, config.server.auth.tokens);
     if (exposed) log.warn(exposed);
@@ -105,6 +110,7 @@ export class Gateway {
     await closed;
     clearTimeout(timer);
     await this.pool.stop();
+    this.metrics.stop();
     if (options.stopDrillbits ?? true) await this.scheduler.stop();
     this.log.info('Dromedar stopped');
   }

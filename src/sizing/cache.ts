@@ -34,6 +34,8 @@ export class Listings {
   private readonly cache: LRUCache<string, Entry> | null;
   // Concurrent sizings of one path share a single scan.
   private readonly inflight = new Map<string, Promise<Listing>>();
+  /** Look-ups answered from the cache (unchanged) and those that listed (for /metrics). */
+  readonly stats = { hits: 0, misses: 0 };
 
   /**
    * `roots`: the real paths every path read must lie in (null: no check); `limiter`
@@ -50,7 +52,11 @@ export class Listings {
   /** The listing of an absolute path or glob. */
   async get(path: string): Promise<Listing> {
     const cached = this.cache?.get(path);
-    if (cached && (await this.unchanged(cached))) return cached.listing;
+    if (cached && (await this.unchanged(cached))) {
+      this.stats.hits++;
+      return cached.listing;
+    }
+    this.stats.misses++;
     let pending = this.inflight.get(path);
     if (!pending) {
       pending = this.load(path).finally(() => this.inflight.delete(path));

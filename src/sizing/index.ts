@@ -126,6 +126,11 @@ export class Sizer {
     return this.reader.warm();
   }
 
+  /** The listing cache's hits and misses, and footers read from files (for /metrics). */
+  get cacheStats(): { listingHits: number; listingMisses: number; footersRead: number } {
+    return { listingHits: this.listings.stats.hits, listingMisses: this.listings.stats.misses, footersRead: this.footers.filesRead };
+  }
+
   /** Parquet footers read from files (not from the cache) so far, by this Sizer's footer cache (the process's, when caching). */
   get footersRead(): number {
     return this.footers.filesRead;
