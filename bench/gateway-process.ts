@@ -80,9 +80,7 @@ function staticScheduler(bit: { host: string; httpPort: number; probe: boolean }
       if (bit.probe) await drill.cluster().catch(() => null);
       return [drillbit];
     },
-    scaleTo: async () => {},
-    drain: async () => {},
-    remove: async () => {},
+    launch: async () => {},
     stop: async () => {},
   };
 }

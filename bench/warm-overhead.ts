@@ -248,9 +248,7 @@ async function profileQueryPath(ctx: BenchContext, bit: { address: string; httpP
       lists++;
       return [drillbit];
     },
-    scaleTo: async () => {},
-    drain: async () => {},
-    remove: async () => {},
+    launch: async () => {},
     stop: async () => {},
   };
   const pool = new PoolManager(double, { minDrillbits: 1, maxDrillbits: 8, idleTimeoutMs: 600_000, startTimeoutMs: 60_000, queueLimit: 100 });

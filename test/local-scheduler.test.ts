@@ -9,7 +9,7 @@ import { resolveRuntime, type DrillRuntime } from '../src/drill/install.js';
 import { LocalScheduler } from '../src/schedulers/local/local-scheduler.js';
 import type { Drillbit } from '../src/schedulers/scheduler.js';
 import { sleep } from '../src/util/process.js';
-import { jvmsMentioning, testConfig, waitOnline } from './support/env.js';
+import { drain, jvmsMentioning, testConfig, waitOnline } from './support/env.js';
 
 const config = testConfig();
 let runtime: DrillRuntime;
@@ -35,8 +35,7 @@ after(async () => {
 
 describe('local scheduler with real Drillbits', () => {
   test('two Drillbits come ONLINE with their own ports and see each other', async () => {
-    await scheduler.scaleTo(2);
-    await scheduler.scaleTo(2); // idempotent: still two
+    await scheduler.launch(2);
     const online = await waitOnline(scheduler, 2);
     assert.equal((await scheduler.list()).length, 2);
     const ports = online.flatMap((b) => [b.userPort, b.controlPort, b.dataPort, b.httpPort]);
@@ -68,7 +67,7 @@ describe('local scheduler with real Drillbits', () => {
 
   test('draining one Drillbit leaves the other serving queries', async () => {
     const [keep, drop] = await waitOnline(scheduler, 2);
-    await scheduler.drain(drop!.id);
+    await drain(scheduler, drop!.id);
     const left = await scheduler.list();
     assert.deepEqual(left.map((b) => b.id), [keep!.id]);
     const result = await sql(keep!, 'SELECT COUNT(*) AS n FROM sys.drillbits');
@@ -81,7 +80,6 @@ describe('local scheduler with real Drillbits', () => {
     await second.start();
     const adopted = await second.list();
     assert.deepEqual(adopted.map((b) => [b.id, b.state]), before.map((b) => [b.id, 'ONLINE']));
-    await second.scaleTo(1);
     assert.equal((await second.list()).length, 1, 'no duplicate launch');
     assert.equal(second.zkConnect, scheduler.zkConnect, 'ZooKeeper reused');
   });
@@ -93,7 +91,7 @@ describe('local scheduler with real Drillbits', () => {
     );
     await broken.start(); // adopts the running Drillbit of this home
     const healthy = (await broken.list()).length;
-    await broken.scaleTo(healthy + 1);
+    await broken.launch(1);
     const deadline = Date.now() + 60_000;
     let failed: Drillbit | undefined;
     while (!failed && Date.now() < deadline) {
@@ -102,6 +100,7 @@ describe('local scheduler with real Drillbits', () => {
     }
     assert.ok(failed, 'the broken Drillbit is reported FAILED');
     assert.match(failed.failure ?? '', /NoSuchJvmFlag/);
-    await broken.remove(failed.id);
+    await broken.stop(failed.id);
+    assert.equal((await broken.list()).length, healthy, 'a stopped Drillbit is forgotten');
   });
 });

@@ -17,20 +17,14 @@ class InstantScheduler implements Scheduler {
     this.lists++;
     return [...this.bits];
   }
-  async scaleTo(n: number): Promise<void> {
-    while (this.bits.length < n) {
+  async launch(count: number): Promise<void> {
+    for (const n = this.bits.length + count; this.bits.length < n; ) {
       const i = this.bits.length + 1;
       this.bits.push({ id: `bit-${i}`, host: '127.0.0.1', userPort: i, controlPort: i, dataPort: i, httpPort: i, state: 'ONLINE', startedAt: Date.now() });
     }
   }
-  async drain(id: string): Promise<void> {
-    this.bits = this.bits.filter((b) => b.id !== id);
-  }
-  async remove(id: string): Promise<void> {
-    await this.drain(id);
-  }
-  async stop(): Promise<void> {
-    this.bits = [];
+  async stop(id?: string): Promise<void> {
+    this.bits = id === undefined ? [] : this.bits.filter((b) => b.id !== id);
   }
 }
 

@@ -4,6 +4,7 @@
 // compares the two and acts, level-triggered and idempotent: running it twice in a
 // row does nothing the second time. Queries wait on the pool, never on a command.
 import { DrillClient } from '../drill/client.js';
+import { DrillObserver } from '../drill/observer.js';
 import type { Drillbit, Scheduler } from '../schedulers/scheduler.js';
 import { DromedarError, describe } from '../util/errors.js';
 import { Hysteresis } from './hysteresis.js';
@@ -288,7 +289,7 @@ export class PoolManager {
     }
     for (const bit of this.observed.filter((b) => b.state === 'FAILED')) {
       this.record(this.active().length + 1, this.active().length, `${bit.id} failed: ${(bit.failure ?? 'unknown').split('\n')[0]}`);
-      await this.scheduler.remove(bit.id);
+      await this.scheduler.stop(bit.id);
       this.inFlight.delete(bit.id);
       this.failed++;
     }
@@ -297,7 +298,7 @@ export class PoolManager {
     const active = this.active();
     if (active.length < desired) {
       this.record(active.length, desired, `demand for ${demand} Drillbit(s)`);
-      await this.scheduler.scaleTo(desired);
+      await this.scheduler.launch(desired - active.length);
       this.launched += desired - active.length;
       this.observed = await this.scheduler.list();
     } else if (active.length > desired) {
@@ -324,8 +325,9 @@ export class PoolManager {
       excess--;
       this.record(active.length, active.length - 1, `idle for ${this.options.idleTimeoutMs} ms: draining ${bit.id}`);
       active = active.filter((b) => b !== bit);
-      const drain = this.scheduler
-        .drain(bit.id)
+      const drain = new DrillObserver()
+        .retire(bit)
+        .then(() => this.scheduler.stop(bit.id))
         .catch((err) => this.options.log?.(`draining ${bit.id} failed: ${describe(err)}`))
         .finally(() => {
           this.draining.delete(bit.id);

@@ -1,10 +1,13 @@
-// The mechanism: something that can run N Drillbits and tell what runs. The
-// policy (how many, from which signal) lives in sizing/ and pool/, not here.
+// The mechanism: something that launches Drillbits, lists them and stops them. Every
+// decision (how many, when one took too long to start, which one to retire, whether one
+// that left ONLINE must be replaced) is the pool controller's (src/pool/controller.ts);
+// Drill's side of each Drillbit (ONLINE or not, idle, graceful shutdown) is read by the
+// one Drill observer (src/drill/observer.ts) that both schedulers use in list().
 
 /**
- * STARTING: launched, not yet ONLINE in Drill. ONLINE: registered in ZooKeeper and
- * serving. DRAINING: graceful shutdown requested (Drill: QUIESCENT, then OFFLINE).
- * FAILED: the process or task ended without being asked to.
+ * STARTING: launched, not (yet) ONLINE in Drill. ONLINE: registered in ZooKeeper and
+ * serving. DRAINING: Drill reports it QUIESCENT or OFFLINE (a graceful shutdown, asked by
+ * the gateway or not: the controller knows which). FAILED: its process or task ended.
  */
 export type DrillbitState = 'STARTING' | 'ONLINE' | 'DRAINING' | 'FAILED';
 
@@ -19,7 +22,9 @@ export interface Drillbit {
   state: DrillbitState;
   /** ms since epoch. */
   startedAt: number;
-  /** Why the Drillbit failed, with the tail of its log where there is one. */
+  /** Where it stands, in words, for events and timeouts ("Drill reports it QUIESCENT", "TASK_STAGING on agent-1"). */
+  detail?: string;
+  /** Why its process or task ended, with the tail of its log where there is one. */
   failure?: string;
 }
 
@@ -29,18 +34,25 @@ export interface Scheduler {
   readonly capacity: number | null;
   /** Prepare (e.g. ZooKeeper) and adopt what an earlier gateway left running. Idempotent. */
   start(): Promise<void>;
-  /** The Drillbits as they are now, with states read from Drill itself. */
-  list(): Promise<Drillbit[]>;
   /**
-   * Make sure `n` Drillbits are running or starting, not counting draining or failed
-   * ones; launches the missing ones and returns without waiting for them. Never
-   * removes a Drillbit: shrinking is `drain`, on Drillbits the caller chose.
+   * The Drillbits as they are now, states merged from the process or task and Drill's own
+   * view (DrillObserver). A pure read: it restarts, kills and deletes nothing, and a
+   * Drillbit whose process ended stays listed (FAILED) until `stop(id)`.
    */
-  scaleTo(n: number): Promise<void>;
-  /** Graceful shutdown of one Drillbit: it finishes its queries, then its process or task ends. */
-  drain(id: string): Promise<void>;
-  /** Forget a failed Drillbit (clean up what it left). */
-  remove(id: string): Promise<void>;
-  /** Stop everything this scheduler started (draining first when `graceful`). */
-  stop(options?: { graceful?: boolean }): Promise<void>;
+  list(): Promise<Drillbit[]>;
+  /** Launch `count` more Drillbits; returns once they are asked for, without waiting for them. */
+  launch(count: number): Promise<void>;
+  /**
+   * With an id: end that Drillbit now (its process or task; SIGTERM runs Drill's own
+   * shutdown) and forget it, cleaning up what it left; unknown ids are a no-op. Retiring
+   * one gracefully is the observer's `retire` first. Without an id: stop everything this
+   * scheduler started (Drillbits and what they need, e.g. ZooKeeper).
+   */
+  stop(id?: string): Promise<void>;
+  /**
+   * Bring back what the scheduler itself needs (local: the embedded ZooKeeper, if it died).
+   * Idempotent and quick when all is well; the controller runs it once per pass. Returns
+   * what it did, or null when nothing was needed.
+   */
+  repair?(): Promise<string | null>;
 }

@@ -31,7 +31,7 @@ export interface TestDrillbit {
 export async function startDrillbit(config: Config): Promise<TestDrillbit> {
   const scheduler = new LocalScheduler(config, await resolveRuntime(config));
   await scheduler.start();
-  await scheduler.scaleTo(1);
+  await scheduler.launch(1);
   const [bit] = await waitOnline(scheduler, 1);
   const base = `http://${bit!.host}:${bit!.httpPort}`;
   const sql = async (query: string, options: Record<string, string | number | boolean> = {}, mayFail = false): Promise<DrillAnswer> => {

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, deepMerge, type Config } from '../../src/config/load.js';
+import { DrillObserver } from '../../src/drill/observer.js';
 import type { Drillbit, Scheduler } from '../../src/schedulers/scheduler.js';
 import { sleep } from '../../src/util/process.js';
 
@@ -53,4 +54,21 @@ export async function waitOnline(scheduler: Pick<Scheduler, 'list'>, n: number, 
     if (Date.now() > deadline) throw new Error(`only ${online.length}/${n} ONLINE: ${JSON.stringify(bits)}`);
     await sleep(500);
   }
+}
+
+/**
+ * Retires one Drillbit as the pool controller does: Drill's graceful shutdown, wait until
+ * it has left Drill (or its process ended), then the scheduler stops it.
+ */
+export async function drain(scheduler: Pick<Scheduler, 'list' | 'stop'>, id: string, timeoutMs = 120_000): Promise<void> {
+  const bit = (await scheduler.list()).find((b) => b.id === id);
+  if (bit && (await new DrillObserver().retire(bit))) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = (await scheduler.list()).find((b) => b.id === id);
+      if (!now || (now.state !== 'ONLINE' && now.state !== 'DRAINING') || Date.now() > deadline) break;
+      await sleep(300);
+    }
+  }
+  await scheduler.stop(id);
 }

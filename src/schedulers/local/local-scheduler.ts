@@ -7,8 +7,8 @@ import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
-import { DrillClient, type ClusterDrillbit } from '../../drill/client.js';
 import type { DrillRuntime } from '../../drill/install.js';
+import { DrillObserver, type Member } from '../../drill/observer.js';
 import { drillbitArgs, drillbitEnv, drillOverrideConf, logbackXml, DRILLBIT_MAIN, type DrillbitLaunch } from '../../drill/launch.js';
 import { storageOverrideConf } from '../../storage/dfs.js';
 import { DromedarError } from '../../util/errors.js';
@@ -31,7 +31,8 @@ interface LocalBit extends BitRecord {
   dir: string;
   child: ChildProcess | null;
   exited: boolean;
-  draining: boolean;
+  /** How the process ended, when it was our child (adopted ones: unknown). */
+  exit?: string;
   failure?: string;
 }
 
@@ -39,10 +40,6 @@ export interface LocalSchedulerOptions {
   log?: (line: string) => void;
   /** What to do with Drillbits an earlier gateway left running: take them over, or stop them. */
   leftovers?: 'adopt' | 'reap';
-  /** How long a Drillbit may take to come ONLINE before it counts as failed. */
-  startTimeoutMs?: number;
-  /** How long a drain may take before the Drillbit is terminated (a stuck query). */
-  drainTimeoutMs?: number;
 }
 
 type LocalConfig = Pick<Config, 'home' | 'dataDir' | 'storage' | 'scheduler' | 'pool'> & { drill?: Pick<Config['drill'], 'impersonation'> };
@@ -54,6 +51,7 @@ export class LocalScheduler implements Scheduler {
   private readonly dir: string;
   private readonly zookeeper: EmbeddedZooKeeper;
   private readonly settings: LocalConfig['scheduler']['local'];
+  private readonly drill = new DrillObserver();
   private nextId = 1;
   private started = false;
 
@@ -86,67 +84,50 @@ export class LocalScheduler implements Scheduler {
   }
 
   async list(): Promise<Drillbit[]> {
-    if (this.started) await this.zookeeper.ensure();
-    const view = await this.clusterView();
-    const out: Drillbit[] = [];
+    const members: Member[] = [];
     for (const bit of [...this.bits.values()]) {
-      const state = await this.observe(bit, view);
-      if (state === 'GONE') continue;
-      out.push({
+      const ended = bit.exited || !isAlive(bit.pid) || (bit.child === null && !(await this.isOurs(bit)));
+      // Read once: the log tail of a process that has ended does not change.
+      if (ended) bit.failure ??= `${bit.id} exited${bit.exit ? ` (${bit.exit})` : ''} without being stopped by the gateway; last log lines:\n${await this.logTail(bit)}`;
+      members.push({
         id: bit.id,
         host: bit.host,
         userPort: bit.ports.user,
         controlPort: bit.ports.control,
         dataPort: bit.ports.data,
         httpPort: bit.ports.http,
-        state,
         startedAt: bit.startedAt,
-        ...(bit.failure ? { failure: bit.failure } : {}),
+        status: ended ? 'ended' : 'running',
+        ...(ended ? { failure: bit.failure } : {}),
       });
     }
-    return out;
+    return this.drill.observe(members);
   }
 
-  async scaleTo(n: number): Promise<void> {
+  async launch(count: number): Promise<void> {
     this.assertStarted();
-    const active = [...this.bits.values()].filter((bit) => !bit.exited && !bit.draining && !bit.failure).length;
-    const wanted = Math.min(n, this.capacity);
-    for (let i = active; i < wanted; i++) await this.launch();
+    for (let i = 0; i < count; i++) await this.spawn();
   }
 
-  async drain(id: string): Promise<void> {
-    const bit = this.bits.get(id);
-    if (!bit || bit.exited) return;
-    if (!bit.draining) {
-      bit.draining = true;
-      this.options.log?.(`draining ${id}`);
-      try {
-        await DrillClient.at(bit.host, bit.ports.http).gracefulShutdown();
-      } catch {
-        // Not reachable over HTTP (still starting, or wedged): SIGTERM runs the same shutdown hook.
-        signal(bit.pid, 'SIGTERM');
-      }
+  /** With an id: SIGTERM (Drill's shutdown hook), SIGKILL after 10 s, then its folder goes. Without: everything. */
+  async stop(id?: string): Promise<void> {
+    if (id !== undefined) {
+      const bit = this.bits.get(id);
+      if (!bit) return;
+      // Forgotten first: a list() during the wait does not show it again.
+      this.bits.delete(id);
+      if (!bit.exited) await terminate(bit.pid, 10_000);
+      await rm(bit.dir, { recursive: true, force: true });
+      return;
     }
-    const drainTimeout = this.options.drainTimeoutMs ?? 15 * 60_000;
-    if (!(await waitForExit(bit.pid, drainTimeout))) {
-      this.options.log?.(`${id} did not finish draining in ${drainTimeout} ms; terminating it`);
-      await terminate(bit.pid, 10_000);
-    }
-    await this.forget(bit);
-  }
-
-  async remove(id: string): Promise<void> {
-    const bit = this.bits.get(id);
-    if (!bit) return;
-    await terminate(bit.pid, 10_000);
-    await this.forget(bit);
-  }
-
-  async stop(options: { graceful?: boolean } = {}): Promise<void> {
-    const bits = [...this.bits.values()];
-    await Promise.all(bits.map((bit) => (options.graceful ? this.drain(bit.id) : this.remove(bit.id))));
+    await Promise.all([...this.bits.keys()].map((bitId) => this.stop(bitId)));
     await this.zookeeper.stop();
     this.started = false;
+  }
+
+  async repair(): Promise<string | null> {
+    if (!this.started) return null;
+    return (await this.zookeeper.ensure()) ? `restarted the embedded ZooKeeper on ${this.zookeeper.connectString}` : null;
   }
 
   /** Last resort on process exit: no JVM may outlive the gateway. Synchronous on purpose. */
@@ -177,7 +158,7 @@ export class LocalScheduler implements Scheduler {
     await writeFile(join(confDir, 'storage-plugins-override.conf'), storageOverrideConf(this.config));
   }
 
-  private async launch(): Promise<LocalBit> {
+  private async spawn(): Promise<LocalBit> {
     const id = `bit-${this.nextId++}`;
     const dir = join(this.dir, 'bits', id);
     for (const sub of ['log', 'tmp', 'spill']) await mkdir(join(dir, sub), { recursive: true });
@@ -197,8 +178,11 @@ export class LocalScheduler implements Scheduler {
     const child = spawn(this.runtime.java, drillbitArgs(launch), { cwd: dir, env: drillbitEnv(launch), stdio: ['ignore', out, out], detached: true });
     closeSync(out);
     if (child.pid === undefined) throw new DromedarError('drillbit_failed', `could not start ${this.runtime.java}`);
-    const bit: LocalBit = { id, pid: child.pid, host: launch.host, ports, startedAt: Date.now(), dir, child, exited: false, draining: false };
-    child.once('exit', () => (bit.exited = true));
+    const bit: LocalBit = { id, pid: child.pid, host: launch.host, ports, startedAt: Date.now(), dir, child, exited: false };
+    child.once('exit', (code, sig) => {
+      bit.exited = true;
+      bit.exit = sig ? `signal ${sig}` : `exit code ${code}`;
+    });
     child.unref();
     this.bits.set(id, bit);
     const record: BitRecord = { id, pid: bit.pid, host: bit.host, ports, startedAt: bit.startedAt };
@@ -221,53 +205,10 @@ export class LocalScheduler implements Scheduler {
     return { user: await pick(), control: await pick(), data: await pick(), http: await pick() };
   }
 
-  // One /cluster.json read serves every Drillbit: they all see the same ZooKeeper.
-  private async clusterView(): Promise<ClusterDrillbit[] | null> {
-    const candidates = [...this.bits.values()].filter((bit) => !bit.exited).sort((a, b) => a.startedAt - b.startedAt);
-    for (const bit of candidates) {
-      try {
-        return (await new DrillClient(`http://${bit.host}:${bit.ports.http}`, 2_000).cluster()).drillbits;
-      } catch {
-        /* not serving HTTP yet; ask the next one */
-      }
-    }
-    return null;
-  }
-
-  private async observe(bit: LocalBit, view: ClusterDrillbit[] | null): Promise<Drillbit['state'] | 'GONE'> {
-    const alive = !bit.exited && isAlive(bit.pid) && !(bit.child === null && !(await this.isOurs(bit)));
-    if (!alive) {
-      bit.exited = true;
-      if (bit.draining) {
-        await this.forget(bit);
-        return 'GONE';
-      }
-      bit.failure ??= `${bit.id} exited unexpectedly; last log lines:\n${await this.logTail(bit)}`;
-      return 'FAILED';
-    }
-    if (bit.failure) return 'FAILED';
-    if (bit.draining) return 'DRAINING';
-    const entry = view?.find((d) => d.address === bit.host && Number(d.userPort) === bit.ports.user);
-    if (entry?.state === 'ONLINE') return 'ONLINE';
-    if (entry && entry.state !== 'STARTUP') return 'DRAINING';
-    const startTimeout = this.options.startTimeoutMs ?? this.config.pool.startTimeoutMs;
-    if (Date.now() - bit.startedAt > startTimeout) {
-      bit.failure = `${bit.id} did not come ONLINE within ${startTimeout} ms; last log lines:\n${await this.logTail(bit)}`;
-      await terminate(bit.pid, 5_000);
-      return 'FAILED';
-    }
-    return 'STARTING';
-  }
-
   private async logTail(bit: LocalBit): Promise<string> {
     const log = await tail(join(bit.dir, 'log', 'drillbit.log'), 15);
     const stdout = await tail(join(bit.dir, 'log', 'stdout.log'), 10);
     return [log, stdout].filter(Boolean).join('\n') || '(no log output)';
-  }
-
-  private async forget(bit: LocalBit): Promise<void> {
-    this.bits.delete(bit.id);
-    await rm(bit.dir, { recursive: true, force: true });
   }
 
   private async isOurs(bit: Pick<LocalBit, 'pid' | 'dir'>): Promise<boolean> {
@@ -288,7 +229,7 @@ export class LocalScheduler implements Scheduler {
       const record = await readJsonFile<BitRecord>(join(dir, 'drillbit.json'));
       const live = record !== null && (await this.isOurs({ pid: record.pid, dir }));
       if (live && (this.options.leftovers ?? this.settings.leftovers) === 'adopt') {
-        this.bits.set(id, { ...record, dir, child: null, exited: false, draining: false });
+        this.bits.set(id, { ...record, dir, child: null, exited: false });
         this.options.log?.(`adopted ${id} (pid ${record.pid}) from an earlier gateway`);
         continue;
       }

@@ -1,21 +1,19 @@
 // The Marathon scheduler: Drillbits as the tasks of one Marathon app. Marathon owns
-// the tasks (placement, restarts); this class only changes `instances` upwards, kills
-// the Drillbits it drained (with scale=true, so Marathon does not replace them), and
-// reads state from Marathon (tasks, failures) cross-checked with Drill's /cluster.json.
+// the tasks (placement, restarts); this class only raises `instances` (launch), kills
+// the tasks the pool controller stops (with scale=true, so Marathon does not replace
+// them), and reads state from Marathon (tasks, failures) merged with Drill's view by the
+// shared DrillObserver. Start timeouts and retiring are the controller's.
 // Everything it knows can be read back from Marathon, so a restarted gateway adopts
 // the app and its tasks as they are.
 import type { Config } from '../../config/load.js';
-import { DrillClient, type ClusterDrillbit } from '../../drill/client.js';
+import { DrillObserver, type Member } from '../../drill/observer.js';
 import { DromedarError } from '../../util/errors.js';
-import { sleep } from '../../util/process.js';
-import type { Drillbit, DrillbitState, Scheduler } from '../scheduler.js';
-import { drillbitsApp, HTTP_PORT_INDEX, SPEC_LABEL, type MarathonApp, type MarathonSettings } from './app-definition.js';
+import type { Drillbit, Scheduler } from '../scheduler.js';
+import { drillbitsApp, SPEC_LABEL, type MarathonApp, type MarathonSettings } from './app-definition.js';
 import { MarathonClient, type MarathonTask, type TaskFailure } from './client.js';
 
 export interface MarathonSchedulerOptions {
   log?: (line: string) => void;
-  /** How long a task may take to come ONLINE (staging included) before it counts as failed. */
-  startTimeoutMs?: number;
 }
 
 type MarathonConfig = Pick<Config, 'dataDir' | 'storage' | 'scheduler' | 'pool'>;
@@ -26,7 +24,6 @@ interface Bit {
   host: string;
   ports: number[];
   startedAt: number;
-  draining: boolean;
   failure?: string;
 }
 
@@ -40,7 +37,7 @@ export class MarathonScheduler implements Scheduler {
   readonly client: MarathonClient;
   private readonly settings: MarathonSettings;
   private readonly definition: MarathonApp;
-  private readonly startTimeoutMs: number;
+  private readonly drill = new DrillObserver();
   private readonly bits = new Map<string, Bit>();
   /** Tasks killed with scale=true here: Marathon may list them a little longer while they die. */
   private readonly retired = new Set<string>();
@@ -53,7 +50,6 @@ export class MarathonScheduler implements Scheduler {
     this.settings = config.scheduler.marathon;
     this.definition = drillbitsApp(config);
     this.client = new MarathonClient(this.settings, options.log);
-    this.startTimeoutMs = options.startTimeoutMs ?? config.pool.startTimeoutMs;
   }
 
   get appId(): string {
@@ -81,92 +77,50 @@ export class MarathonScheduler implements Scheduler {
     // Retired tasks matter only while Marathon still lists them.
     for (const id of this.retired) if (!tasks.some((task) => task.id === id)) this.retired.delete(id);
     this.remember(tasks);
-    const view = await clusterView(tasks.filter((task) => task.state === 'TASK_RUNNING'));
-    const out: Drillbit[] = [];
+    const members: Member[] = [];
     for (const bit of [...this.bits.values()]) {
-      const state = this.observe(bit, tasks.find((task) => task.id === bit.id), view, app?.lastTaskFailure);
-      if (state === 'GONE') {
-        this.bits.delete(bit.id);
-        continue;
-      }
+      const member = this.member(bit, tasks.find((task) => task.id === bit.id), app?.lastTaskFailure);
       const [userPort = 0, controlPort = 0, dataPort = 0, httpPort = 0] = bit.ports;
-      out.push({ id: bit.id, host: bit.host, userPort, controlPort, dataPort, httpPort, state, startedAt: bit.startedAt, ...(bit.failure ? { failure: bit.failure } : {}) });
+      members.push({ id: bit.id, host: bit.host, userPort, controlPort, dataPort, httpPort, startedAt: bit.startedAt, ...member });
     }
-    return out;
+    return this.drill.observe(members);
   }
 
-  /** Raises `instances` so that `n` tasks run besides the draining and failed ones Marathon still counts. */
-  async scaleTo(n: number): Promise<void> {
+  /** Raises `instances` by `count` (creating the app with `count` instances when there is none). */
+  async launch(count: number): Promise<void> {
     this.assertStarted();
+    if (count <= 0) return;
     const app = await this.client.app(this.appId);
     if (!app) {
-      if (n === 0) return;
-      if (await this.client.create(drillbitsApp(this.config, n))) {
-        this.log(`created Marathon app ${this.appId} with ${n} instances`);
+      if (await this.client.create(drillbitsApp(this.config, count))) {
+        this.log(`created Marathon app ${this.appId} with ${count} instances`);
         return;
       }
     }
-    // Recomputed on every attempt: drains may lower `instances` while a deployment holds the app.
+    // Recomputed on every attempt: stops may lower `instances` while a deployment holds the app.
     await this.client.deploy(this.appId, async () => {
       const current = await this.client.app(this.appId);
       if (!current) throw new DromedarError('marathon_error', `Marathon app ${this.appId} disappeared while scaling it`, 502);
-      const wanted = n + (current.tasks ?? []).filter((task) => this.notServing(task.id)).length;
-      if (current.instances >= wanted) return null;
+      const wanted = current.instances + count;
       this.log(`scaling Marathon app ${this.appId} from ${current.instances} to ${wanted} instances`);
       return { method: 'PUT', path: `/v2/apps${this.appId}`, body: { instances: wanted } };
     });
   }
 
   /**
-   * Drill's graceful shutdown, then the task's kill with scale=true. The task's script
-   * keeps the task up after a graceful exit, so Marathon sees no end to replace.
+   * With an id: kills its task with scale=true (Marathon does not replace it; SIGTERM runs
+   * Drill's shutdown) and forgets it. Without: scales the app to 0.
    */
-  async drain(id: string): Promise<void> {
-    const task = await this.task(id);
-    if (!task) {
+  async stop(id?: string): Promise<void> {
+    if (id !== undefined) {
+      const task = await this.task(id);
       this.forget(id);
+      if (task && !ENDED.has(task.state) && !(await this.client.killTask(this.appId, id, true))) {
+        this.log(`${id} had ended before its kill; Marathon may have started a replacement`);
+      }
       return;
     }
-    const bit = this.remember([task])[0]!;
-    bit.draining = true;
-    const http = task.ports?.[HTTP_PORT_INDEX];
-    let asked = false;
-    if (http !== undefined) {
-      try {
-        await DrillClient.at(task.host, http).gracefulShutdown();
-        asked = true;
-        this.log(`draining ${id} (${task.host}:${http})`);
-      } catch {
-        this.log(`${id} does not answer over HTTP; killing its task (SIGTERM runs the same shutdown)`);
-      }
-    }
-    if (asked && !(await this.waitUntil(() => this.leftDrill(bit), this.settings.drainTimeoutMs))) {
-      this.log(`${id} did not finish draining in ${this.settings.drainTimeoutMs} ms; killing its task`);
-    }
-    if (!(await this.client.killTask(this.appId, id, true))) {
-      this.log(`${id} had ended before its kill; Marathon may have started a replacement`);
-    }
-    this.retired.add(id);
-    const graceMs = (this.settings.taskKillGracePeriodSeconds + 30) * 1000;
-    if (!(await this.waitUntil(async () => (await this.task(id)) === null, graceMs))) {
-      this.log(`Marathon still lists ${id} ${graceMs} ms after its kill`);
-    }
-    this.forget(id);
-  }
-
-  /** Forgets a failed Drillbit; a task Marathon still runs for it is killed with scale=true. */
-  async remove(id: string): Promise<void> {
-    const task = await this.task(id);
-    this.forget(id);
-    if (task && !ENDED.has(task.state)) await this.client.killTask(this.appId, id, true);
-  }
-
-  /** Graceful: drains every Drillbit. Otherwise: scales the app to 0 (Marathon sends SIGTERM). */
-  async stop(options: { graceful?: boolean } = {}): Promise<void> {
-    if (options.graceful) {
-      const ids = (await this.list()).filter((bit) => bit.state !== 'FAILED').map((bit) => bit.id);
-      await Promise.all(ids.map((id) => this.drain(id)));
-    } else if (await this.client.app(this.appId)) {
+    if (await this.client.app(this.appId)) {
       await this.client.deploy(this.appId, async () => ({ method: 'PUT', path: `/v2/apps${this.appId}`, body: { instances: 0 } }));
       this.log(`scaled Marathon app ${this.appId} to 0`);
     }
@@ -187,20 +141,13 @@ export class MarathonScheduler implements Scheduler {
     return app?.tasks?.find((task) => task.id === id) ?? null;
   }
 
-  // Tasks Marathon counts in `instances` that serve no queries: draining here, or failed.
-  // Retired ones are killed with scale=true already: `instances` no longer counts them.
-  private notServing(id: string): boolean {
-    const bit = this.bits.get(id);
-    return !this.retired.has(id) && bit !== undefined && (bit.draining || bit.failure !== undefined);
-  }
-
   private remember(tasks: MarathonTask[]): Bit[] {
     return tasks
       .filter((task) => !this.retired.has(task.id))
       .map((task) => {
         let bit = this.bits.get(task.id);
         if (!bit) {
-          bit = { id: task.id, host: task.host, ports: task.ports ?? [], startedAt: Date.parse(task.startedAt ?? task.stagedAt ?? '') || Date.now(), draining: false };
+          bit = { id: task.id, host: task.host, ports: task.ports ?? [], startedAt: Date.parse(task.startedAt ?? task.stagedAt ?? '') || Date.now() };
           this.bits.set(task.id, bit);
         }
         // Ports may be assigned after staging.
@@ -214,72 +161,26 @@ export class MarathonScheduler implements Scheduler {
     this.retired.add(id);
   }
 
-  private observe(bit: Bit, task: MarathonTask | undefined, view: ClusterDrillbit[] | null, lastFailure: TaskFailure | undefined): DrillbitState | 'GONE' {
-    if (bit.failure) return 'FAILED';
-    if (!task) {
-      if (bit.draining) return 'GONE';
-      return this.fail(bit, `task ${bit.id} ended${failureOf(bit.id, lastFailure) ?? ' (Marathon no longer lists it)'}`);
-    }
-    if (bit.draining) return 'DRAINING';
+  // The task's side only; Drill's view is the observer's.
+  private member(bit: Bit, task: MarathonTask | undefined, lastFailure: TaskFailure | undefined): Pick<Member, 'status' | 'detail' | 'failure'> {
+    if (bit.failure) return { status: 'ended', failure: bit.failure };
+    if (!task) return this.fail(bit, `task ${bit.id} ended${failureOf(bit.id, lastFailure) ?? ' (Marathon no longer lists it)'}`);
     if (ENDED.has(task.state)) return this.fail(bit, `task ${bit.id} is ${task.state}${failureOf(bit.id, lastFailure) ?? ''}`);
     if (task.state === 'TASK_KILLING') return this.fail(bit, `Marathon is killing task ${bit.id}${unhealthy(task) ?? ''}`);
-    const since = Date.now() - bit.startedAt;
     if (LAUNCHING.has(task.state)) {
-      if (since <= this.startTimeoutMs) return 'STARTING';
       const fetched = this.settings.fetch.map((artifact) => artifact.uri).join(', ');
-      return this.fail(
-        bit,
-        `task ${bit.id} has been ${task.state} on ${task.host} for ${Math.round(since / 1000)} s: Mesos could not start it` +
-          `${fetched ? ` (check that the agent can fetch ${fetched})` : ''}${failureOf(bit.id, lastFailure) ?? ''}`,
-      );
+      return { status: 'launching', detail: `task ${bit.id} is ${task.state} on ${task.host}${fetched ? ` (check that the agent can fetch ${fetched})` : ''}${failureOf(bit.id, lastFailure) ?? ''}` };
     }
-    const entry = view?.find((d) => d.address === bit.host && Number(d.userPort) === bit.ports[0]);
-    if (entry?.state === 'ONLINE') return 'ONLINE';
-    if (entry && entry.state !== 'STARTUP') return 'DRAINING';
     const sick = unhealthy(task);
     if (sick) return this.fail(bit, `task ${bit.id}${sick}`);
-    if (since > this.startTimeoutMs) return this.fail(bit, `task ${bit.id} did not come ONLINE in Drill within ${this.startTimeoutMs} ms`);
-    return 'STARTING';
+    return { status: 'running' };
   }
 
-  private fail(bit: Bit, why: string): 'FAILED' {
+  private fail(bit: Bit, why: string): Pick<Member, 'status' | 'failure'> {
+    if (bit.failure === undefined) this.log(why);
     bit.failure = why;
-    this.log(why);
-    return 'FAILED';
+    return { status: 'ended', failure: why };
   }
-
-  // Gone from Drill's registry (its queries are done), or its task is over.
-  private async leftDrill(bit: Bit): Promise<boolean> {
-    const app = await this.client.app(this.appId);
-    const task = app?.tasks?.find((t) => t.id === bit.id);
-    if (!task || ENDED.has(task.state)) return true;
-    const view = await clusterView((app?.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING'));
-    return view === null || !view.some((d) => d.address === bit.host && Number(d.userPort) === bit.ports[0]);
-  }
-
-  private async waitUntil(done: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (await done()) return true;
-      await sleep(1_000);
-    }
-    return done();
-  }
-}
-
-/** Drill's own view of the cluster, from the first running task that answers (oldest first). */
-async function clusterView(tasks: MarathonTask[]): Promise<ClusterDrillbit[] | null> {
-  const candidates = [...tasks].sort((a, b) => (a.startedAt ?? '').localeCompare(b.startedAt ?? ''));
-  for (const task of candidates) {
-    const http = task.ports?.[HTTP_PORT_INDEX];
-    if (http === undefined) continue;
-    try {
-      return (await new DrillClient(`http://${task.host}:${http}`, 2_000).cluster()).drillbits;
-    } catch {
-      /* not serving HTTP yet; ask the next one */
-    }
-  }
-  return null;
 }
 
 function failureOf(taskId: string, failure: TaskFailure | undefined): string | undefined {
