@@ -5,8 +5,9 @@
 // the double can stage (a held deployment, a task stuck staging, a read-only user) are
 // skipped there. One Drillbit cluster per suite, scaled 0 -> 3 -> 1 -> 0 by the tests in turn.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -58,6 +59,52 @@ describe('Drillbits app definition', () => {
     assert.equal(app.fetch?.[0]?.uri, 'https://archive.apache.org/dist/drill/1.22.0/apache-drill-1.22.0.tar.gz');
     assert.match(app.labels['dromedar.spec'] ?? '', /^[0-9a-f]{16}$/);
     assert.equal(drillbitsApp(config, 1).labels['dromedar.spec'], app.labels['dromedar.spec'], 'scaling does not change the spec');
+    assert.deepEqual(app.upgradeStrategy, { minimumHealthCapacity: 1, maximumOverCapacity: 1 });
+  });
+
+  test('the Drillbits run in a container whose only host paths are the workspaces, with no env of the gateway', () => {
+    const app = drillbitsApp(config, 1);
+    assert.equal(app.container?.type, 'MESOS');
+    assert.equal(app.container?.docker.image, 'eclipse-temurin:17-jdk');
+    assert.deepEqual(app.container?.volumes, [
+      { containerPath: '/data', hostPath: '/data', mode: 'RO' },
+      { containerPath: '/data/tmp', hostPath: '/data/tmp', mode: 'RW' },
+    ]);
+    assert.deepEqual(app.env, {}, 'no variable (and so no secret) in the app');
+    assert.match(app.cmd, /clean\(\) \{ exec env -i PATH=/, 'the JVM starts from an empty environment');
+    const secrets = loadConfig({ env: { DROMEDAR_TOKENS: 'tok-1234567890abcdef', MARATHON_PASSWORD: 'pw-0987654321' }, file: repo('marathon/drillbits.config.json') });
+    const text = JSON.stringify(drillbitsApp(secrets, 1));
+    assert.ok(!text.includes('tok-1234567890abcdef') && !text.includes('pw-0987654321'), 'no secret anywhere in the app');
+  });
+
+  test('a drained Drillbit lingers behind a /status answer, so its health check does not kill it', async () => {
+    const cmd = drillbitCmd(config);
+    assert.match(cmd, /linger\.java "0\.0\.0\.0" "\$PORT3" 600/);
+    const dir = mkdtempSync(join(tmpdir(), 'dromedar-linger-'));
+    try {
+      const start = cmd.indexOf("printf '%s' \"import com");
+      const end = cmd.indexOf('> linger.java') + '> linger.java'.length;
+      assert.equal((await run('sh', ['-c', cmd.slice(start, end)], { cwd: dir })).code, 0);
+      const port = await freePort();
+      const java = (await resolveRuntime(loadConfig({ env: {} }))).java;
+      const child = spawn(java, ['-Xmx24m', join(dir, 'linger.java'), '127.0.0.1', String(port), '30'], { stdio: 'ignore' });
+      try {
+        let status = 0;
+        const deadline = Date.now() + 20_000;
+        while (status !== 200 && Date.now() < deadline) {
+          status = await request(`http://127.0.0.1:${port}/status`).then(async (r) => (await r.body.dump(), r.statusCode), () => 0);
+          if (status !== 200) await sleep(200);
+        }
+        assert.equal(status, 200, '/status answers while the task lingers');
+        const other = await request(`http://127.0.0.1:${port}/cluster.json`);
+        await other.body.dump();
+        assert.equal(other.statusCode, 404, 'and nothing else: no Drill there');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the cmd writes the Drillbit conf into the sandbox and starts it on $PORT0..3, advertising $HOST', async () => {
@@ -197,6 +244,7 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
           taskKillGracePeriodSeconds: 15,
           deploymentTimeoutMs: 180_000,
           drainTimeoutMs: 60_000,
+          requestRetryMs: 20_000,
           ...platform.settings,
           ...settings,
         },
@@ -318,7 +366,8 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
       for (const bit of await scheduler.list()) await drain(scheduler, bit.id);
       assert.deepEqual(await scheduler.list(), []);
       assert.equal((await scheduler.client.app(configWith().scheduler.marathon.appId))?.instances, 0);
-      if (isDouble) assert.deepEqual(double().pids(), []);
+      // stop(id) asks for the kill; the task ends within its kill grace period.
+      if (isDouble) await until(() => double().pids().length === 0, (configWith().scheduler.marathon.taskKillGracePeriodSeconds + 10) * 1000, 'the killed tasks ended');
     });
 
     test('wrong credentials: 401, reported without the secret', { skip: hasAuth ? false : 'the real Marathon has no credentials configured here' }, async () => {
@@ -352,7 +401,7 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
 
     test('Marathon unreachable: a clear error, credentials in the URL kept out of it', async () => {
       const port = await freePort();
-      const gone = new MarathonScheduler(configWith({ url: `http://dromedar:url-secret@127.0.0.1:${port}` }), { log });
+      const gone = new MarathonScheduler(configWith({ url: `http://dromedar:url-secret@127.0.0.1:${port}`, requestRetryMs: 1_500 }), { log });
       await assert.rejects(gone.start(), (err: unknown) => {
         assert.ok(err instanceof DromedarError && err.code === 'marathon_unreachable', String(err));
         assert.match(err.message, new RegExp(`cannot reach Marathon at http://127\\.0\\.0\\.1:${port} `));
@@ -399,6 +448,15 @@ async function assertDrillCount(scheduler: MarathonScheduler, n: number): Promis
     await sleep(1_000);
   }
   assert.fail(`sys.drillbits did not count ${n} Drillbits: ${last}`);
+}
+
+/** Waits for a condition, polling; fails with `what` after `timeoutMs`. */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
+    await sleep(200);
+  }
 }
 
 /** A plain call to Marathon (the double or a real one) for what the scheduler has no method for. */

@@ -97,6 +97,11 @@ export class PoolManager {
     return this.hold.value;
   }
 
+  /** Why Drillbits the scheduler was asked for wait unplaced (Scheduler.placement), or null. */
+  placement(): string | null {
+    return this.scheduler.placement?.() ?? null;
+  }
+
   snapshot(): { desired: number; drillbits: Drillbit[]; events: ScaleEvent[]; queued: number; running: number } {
     const demands = [...this.demands];
     return {
@@ -192,7 +197,7 @@ export class PoolManager {
       if (Date.now() >= deadline) {
         throw new DromedarError(
           'scale_timeout',
-          `only ${online.length} of ${demand.need} Drillbits came ONLINE within ${this.options.startTimeoutMs} ms${failure ? `; last failure: ${failure.split('\n')[0]}` : ''}`,
+          `only ${online.length} of ${demand.need} Drillbits came ONLINE within ${this.options.startTimeoutMs} ms${failure ? `; last failure: ${failure.split('\n')[0]}` : ''}${this.scheduler.placement?.() ? `; ${this.scheduler.placement()}` : ''}`,
           504,
         );
       }

@@ -57,6 +57,7 @@ export function adminRoutes(api: ApiRoutes, deps: { pool: PoolManager; qsf: QsfS
         running,
         drillbits: drillbits.map((b) => ({ id: b.id, address: b.host, httpPort: b.httpPort, userPort: b.userPort, state: b.state })),
         events,
+        ...(deps.pool.placement() ? { placement: deps.pool.placement() } : {}),
       });
     },
   );

@@ -139,4 +139,5 @@ export const cluster = z.object({
     }),
   ),
   events: z.array(z.object({ at: z.string(), from: z.number().int(), to: z.number().int(), reason: z.string() })),
+  placement: z.string().optional().describe("why asked-for Drillbits wait unplaced (Marathon's /v2/queue offer reasons)"),
 });

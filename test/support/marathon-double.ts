@@ -125,6 +125,8 @@ interface QueueState {
   lastUnusedOfferAt: string | null;
   lastUsedOfferAt: string | null;
   reasons: Map<string, number>;
+  /** Each agent's answer to its last offer: the reasons it was declined ([] when used). */
+  last: Map<string, string[]>;
 }
 
 interface App {
@@ -796,11 +798,12 @@ export class MarathonDouble {
   private tryLaunch(app: App): void {
     if (Date.now() < app.nextLaunchAt) return;
     const at = now();
-    app.queue ??= { since: at, processed: 0, unused: 0, lastUnusedOfferAt: null, lastUsedOfferAt: null, reasons: new Map() };
+    app.queue ??= { since: at, processed: 0, unused: 0, lastUnusedOfferAt: null, lastUsedOfferAt: null, reasons: new Map(), last: new Map() };
     const offering = this.agents.filter((a) => !a.partitioned);
     for (const agent of offering) {
       app.queue.processed++;
       const reasons = this.rejects(app, agent);
+      app.queue.last.set(agent.id, reasons);
       if (reasons.length === 0) {
         app.queue.lastUsedOfferAt = at;
         void this.launch(app, agent);
@@ -1058,6 +1061,9 @@ export class MarathonDouble {
       const count = app.def.instances - live;
       if (count <= 0) continue;
       const left = Math.max(0, (app.nextLaunchAt - Date.now()) / 1000);
+      // rejectSummaryLastOffers: over the last offer of each agent; ...LaunchAttempt: since the instance was queued.
+      const last = [...app.queue.last.values()];
+      const lastOffers = REASONS.map((reason) => ({ reason, declined: last.filter((r) => r.includes(reason)).length, processed: last.length }));
       const summary = REASONS.map((reason) => ({ reason, declined: app.queue!.reasons.get(reason) ?? 0, processed: app.queue!.processed }));
       out.push({
         app: this.appJson(app, new Set()),
@@ -1069,7 +1075,7 @@ export class MarathonDouble {
           unusedOffersCount: app.queue.unused,
           lastUnusedOfferAt: app.queue.lastUnusedOfferAt,
           lastUsedOfferAt: app.queue.lastUsedOfferAt,
-          rejectSummaryLastOffers: summary,
+          rejectSummaryLastOffers: lastOffers,
           rejectSummaryLaunchAttempt: summary,
         },
         ...(withOffers
