@@ -6,7 +6,7 @@
 // skipped there. One Drillbit cluster per suite, scaled 0 -> 3 -> 1 -> 0 by the tests in turn.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -144,6 +144,33 @@ describe('Drillbits app definition', () => {
     assert.equal(gateway.healthChecks[0].path, '/healthz');
     assert.equal(gateway.env.DROMEDAR_SCHEDULER, 'marathon');
     assert.equal((await run('bash', ['-n', repo('marathon/launch.sh')])).code, 0);
+  });
+
+  test('the gateway app launch.sh deploys creates exactly marathon/drillbits.json, and carries no secret in clear', async () => {
+    const env = { PATH: process.env.PATH, DROMEDAR_TOKENS: 'gateway-token-0123456789', MARATHON_PASSWORD: 'marathon-pw-0123456789', DROMEDAR_TOKENS_SECRET: 'dromedar/tokens' };
+    const printed = await run('bash', [repo('marathon/launch.sh'), '--print'], { env });
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.ok(!printed.stdout.includes('gateway-token-0123456789') && !printed.stdout.includes('marathon-pw-0123456789'), 'no secret in the app');
+    const gatewayApp = JSON.parse(printed.stdout);
+    assert.deepEqual(gatewayApp.env.DROMEDAR_TOKENS, { secret: 'dromedarTokens' });
+    assert.deepEqual(gatewayApp.secrets.dromedarTokens, { source: 'dromedar/tokens' });
+    // The gateway's config is what its env says (inline config + variables), as in its container.
+    const gatewayEnv = Object.fromEntries(Object.entries(gatewayApp.env as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as NodeJS.ProcessEnv;
+    const created = drillbitsApp(loadConfig({ env: gatewayEnv }), 0);
+    assert.equal(JSON.stringify(created, null, 2) + '\n', readFileSync(repo('marathon/drillbits.json'), 'utf8'), 'the gateway creates the app drillbits.json shows');
+  });
+
+  test('MARATHON_URL lists an HA cluster; secrets come from *_FILE files; DROMEDAR_CONFIG_JSON holds the config inline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dromedar-secrets-'));
+    try {
+      writeFileSync(join(dir, 'token'), 'file-token-abc\n');
+      const m = loadConfig({ env: { MARATHON_URL: 'http://m1:8080,http://m2:8080, http://m3:8080', MARATHON_TOKEN_FILE: join(dir, 'token'), DROMEDAR_CONFIG_JSON: '{"scheduler":{"marathon":{"appId":"/inline/bits"}}}' } }).scheduler.marathon;
+      assert.deepEqual([m.url, m.urls, m.token, m.appId], ['http://m1:8080', ['http://m2:8080', 'http://m3:8080'], 'file-token-abc', '/inline/bits']);
+      assert.throws(() => loadConfig({ env: { MARATHON_TOKEN_FILE: join(dir, 'missing') } }), /MARATHON_TOKEN_FILE=.*cannot read it \(ENOENT\)/);
+      assert.throws(() => loadConfig({ env: { DROMEDAR_CONFIG_JSON: '{nope' } }), /DROMEDAR_CONFIG_JSON is not valid JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('MARATHON_* variables configure the scheduler, but not Marathon-set MARATHON_APP_ID', () => {
