@@ -173,6 +173,17 @@ describe('Drillbits app definition', () => {
     }
   });
 
+  test("the gateway image's entry point says in one line what it needs", async () => {
+    const bare = await run('sh', [repo('marathon/entrypoint.sh')], { env: { PATH: process.env.PATH } });
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /^dromedar image: set MARATHON_URL MARATHON_ZK_CONNECT .*DROMEDAR_CONFIG_JSON.*marathon\/README\.md\n$/);
+    const local = await run('sh', [repo('marathon/entrypoint.sh')], { env: { PATH: process.env.PATH, DROMEDAR_CONFIG_JSON: '{}', DROMEDAR_SCHEDULER: 'local' } });
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /needs Drill and a JDK in the image/);
+    const dockerfile = readFileSync(repo('Dockerfile'), 'utf8');
+    assert.match(dockerfile, /ENTRYPOINT \["\/usr\/local\/bin\/dromedar-entrypoint"\]/);
+  });
+
   test('MARATHON_* variables configure the scheduler, but not Marathon-set MARATHON_APP_ID', () => {
     const env = { MARATHON_URL: 'https://m.example:8443', MARATHON_TOKEN: 'tok', MARATHON_ZK_CONNECT: 'zk:2181', MARATHON_DRILLBITS_APP: '/a/b', MARATHON_APP_ID: '/dromedar/gateway' };
     const m = loadConfig({ env }).scheduler.marathon;
