@@ -132,6 +132,8 @@ export const configSchema = z.object({
           caFile: z.string().min(1).optional(),
           // How long one Marathon call keeps retrying (exponential backoff) while no Marathon leads.
           requestRetryMs: z.number().int().nonnegative().default(60_000),
+          // How long one Marathon request may take to answer.
+          requestTimeoutMs: z.number().int().positive().default(15_000),
           // Without Marathon's event stream (/v2/events down), the app is read this often (3 s while it changes).
           pollIntervalMs: z.number().int().positive().default(30_000),
           // DC/OS service account: the gateway logs in (RS256 JWT) and refreshes its token itself.

@@ -69,6 +69,7 @@ export interface MarathonAccess {
   force: boolean;
   deploymentTimeoutMs: number;
   requestRetryMs?: number | undefined;
+  requestTimeoutMs?: number | undefined;
 }
 
 /** A change to send: recomputed before each attempt, null when nothing (any longer) needs changing. */
@@ -102,6 +103,7 @@ export class MarathonClient {
       urls,
       caFile: access.caFile,
       retryMs: access.requestRetryMs ?? 60_000,
+      requestTimeoutMs: access.requestTimeoutMs,
       log,
       dispatcher,
       authorization: async () => (access.token ? `token=${access.token}` : this.login ? `token=${await this.login.token()}` : this.basic),
