@@ -167,6 +167,15 @@ describe('Marathon scheduler against Marathon failure modes (on the Marathon TES
     const polled = apiRequests(downAt);
     assert.ok(polled.length > 0, 'it polled');
     assert.ok(logs.some((l) => /event stream .*polling the app at a low rate/.test(l)), 'the fallback was logged once');
+    await until(
+      async () => {
+        const app = (await scheduler.client.app(APP))!;
+        return app.tasks!.length === app.instances && app.tasks!.every((t) => t.state === 'TASK_RUNNING') && (await scheduler.client.deployments()).length === 0;
+      },
+      60_000,
+      'the app settled',
+    );
+    await scheduler.list();
     const quiet = Date.now();
     while (Date.now() - quiet < 10_000) {
       await scheduler.list();

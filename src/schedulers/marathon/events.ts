@@ -25,7 +25,7 @@ const TYPES = [
   'app_terminated_event',
 ];
 const BACKOFF_START_MS = 1_000;
-const BACKOFF_MAX_MS = 60_000;
+const BACKOFF_MAX_MS = 30_000;
 
 export interface EventsOptions {
   appId: string;
@@ -76,7 +76,7 @@ export class MarathonEvents {
       // The leader may have changed: ask before reconnecting.
       await this.endpoints.discoverLeader().catch(() => null);
       // A stream that held for a while starts the backoff over.
-      if (Date.now() - attachedAt > BACKOFF_MAX_MS) backoff = BACKOFF_START_MS;
+      if (Date.now() - attachedAt > 60_000) backoff = BACKOFF_START_MS;
       await this.pause(backoff * (0.75 + Math.random() / 2));
       backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
     }
