@@ -312,13 +312,13 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
       assert.deepEqual(wrappers, [], 'no task process of the double may outlive it');
     });
 
-    test('scale 0 -> 3, through a 409 while the first deployment still runs', { timeout: 300_000 }, async () => {
+    test('scale 0 -> 3, through a 409 from its own first deployment (overridden: it is ours)', { timeout: 300_000 }, async () => {
       await scheduler.launch(1); // creates the app (POST /v2/apps)
-      await scheduler.launch(2); // its StartApplication deployment holds the app: 409, wait, PUT
-      assert.ok(logs.some((l) => /is locked by deployment .*; waiting for it/.test(l)), 'the 409 was met and waited out');
+      await scheduler.launch(2); // its own StartApplication deployment holds the app: 409, then PUT ?force=true
+      assert.ok(logs.some((l) => /is locked by this gateway's own deployment .*overriding it/.test(l)), 'the 409 was met, and its own deployment overridden');
       if (isDouble) {
         const puts = double().requests.filter((r) => r.method === 'PUT');
-        assert.deepEqual(puts.map((r) => r.status), [409, 200], 'PUT refused while locked, then accepted');
+        assert.deepEqual(puts.map((r) => [r.status, r.path.includes('force=true')]), [[409, false], [200, true]], 'PUT refused while locked, then forced');
       }
       const online = await waitOnline(scheduler, 3);
       await assertDrillCount(scheduler, 3);
