@@ -5,8 +5,9 @@
 // the double can stage (a held deployment, a task stuck staging, a read-only user) are
 // skipped there. One Drillbit cluster per suite, scaled 0 -> 3 -> 1 -> 0 by the tests in turn.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -58,6 +59,52 @@ describe('Drillbits app definition', () => {
     assert.equal(app.fetch?.[0]?.uri, 'https://archive.apache.org/dist/drill/1.22.0/apache-drill-1.22.0.tar.gz');
     assert.match(app.labels['dromedar.spec'] ?? '', /^[0-9a-f]{16}$/);
     assert.equal(drillbitsApp(config, 1).labels['dromedar.spec'], app.labels['dromedar.spec'], 'scaling does not change the spec');
+    assert.deepEqual(app.upgradeStrategy, { minimumHealthCapacity: 1, maximumOverCapacity: 1 });
+  });
+
+  test('the Drillbits run in a container whose only host paths are the workspaces, with no env of the gateway', () => {
+    const app = drillbitsApp(config, 1);
+    assert.equal(app.container?.type, 'MESOS');
+    assert.equal(app.container?.docker.image, 'eclipse-temurin:17-jdk');
+    assert.deepEqual(app.container?.volumes, [
+      { containerPath: '/data', hostPath: '/data', mode: 'RO' },
+      { containerPath: '/data/tmp', hostPath: '/data/tmp', mode: 'RW' },
+    ]);
+    assert.deepEqual(app.env, {}, 'no variable (and so no secret) in the app');
+    assert.match(app.cmd, /clean\(\) \{ exec env -i PATH=/, 'the JVM starts from an empty environment');
+    const secrets = loadConfig({ env: { DROMEDAR_TOKENS: 'tok-1234567890abcdef', MARATHON_PASSWORD: 'pw-0987654321' }, file: repo('marathon/drillbits.config.json') });
+    const text = JSON.stringify(drillbitsApp(secrets, 1));
+    assert.ok(!text.includes('tok-1234567890abcdef') && !text.includes('pw-0987654321'), 'no secret anywhere in the app');
+  });
+
+  test('a drained Drillbit lingers behind a /status answer, so its health check does not kill it', async () => {
+    const cmd = drillbitCmd(config);
+    assert.match(cmd, /linger\.java "0\.0\.0\.0" "\$PORT3" 600/);
+    const dir = mkdtempSync(join(tmpdir(), 'dromedar-linger-'));
+    try {
+      const start = cmd.indexOf("printf '%s' \"import com");
+      const end = cmd.indexOf('> linger.java') + '> linger.java'.length;
+      assert.equal((await run('sh', ['-c', cmd.slice(start, end)], { cwd: dir })).code, 0);
+      const port = await freePort();
+      const java = (await resolveRuntime(loadConfig({ env: {} }))).java;
+      const child = spawn(java, ['-Xmx24m', join(dir, 'linger.java'), '127.0.0.1', String(port), '30'], { stdio: 'ignore' });
+      try {
+        let status = 0;
+        const deadline = Date.now() + 20_000;
+        while (status !== 200 && Date.now() < deadline) {
+          status = await request(`http://127.0.0.1:${port}/status`).then(async (r) => (await r.body.dump(), r.statusCode), () => 0);
+          if (status !== 200) await sleep(200);
+        }
+        assert.equal(status, 200, '/status answers while the task lingers');
+        const other = await request(`http://127.0.0.1:${port}/cluster.json`);
+        await other.body.dump();
+        assert.equal(other.statusCode, 404, 'and nothing else: no Drill there');
+      } finally {
+        child.kill('SIGKILL');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the cmd writes the Drillbit conf into the sandbox and starts it on $PORT0..3, advertising $HOST', async () => {
@@ -97,6 +144,44 @@ describe('Drillbits app definition', () => {
     assert.equal(gateway.healthChecks[0].path, '/healthz');
     assert.equal(gateway.env.DROMEDAR_SCHEDULER, 'marathon');
     assert.equal((await run('bash', ['-n', repo('marathon/launch.sh')])).code, 0);
+  });
+
+  test('the gateway app launch.sh deploys creates exactly marathon/drillbits.json, and carries no secret in clear', async () => {
+    const env = { PATH: process.env.PATH, DROMEDAR_TOKENS: 'gateway-token-0123456789', MARATHON_PASSWORD: 'marathon-pw-0123456789', DROMEDAR_TOKENS_SECRET: 'dromedar/tokens' };
+    const printed = await run('bash', [repo('marathon/launch.sh'), '--print'], { env });
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.ok(!printed.stdout.includes('gateway-token-0123456789') && !printed.stdout.includes('marathon-pw-0123456789'), 'no secret in the app');
+    const gatewayApp = JSON.parse(printed.stdout);
+    assert.deepEqual(gatewayApp.env.DROMEDAR_TOKENS, { secret: 'dromedarTokens' });
+    assert.deepEqual(gatewayApp.secrets.dromedarTokens, { source: 'dromedar/tokens' });
+    // The gateway's config is what its env says (inline config + variables), as in its container.
+    const gatewayEnv = Object.fromEntries(Object.entries(gatewayApp.env as Record<string, unknown>).filter(([, v]) => typeof v === 'string')) as NodeJS.ProcessEnv;
+    const created = drillbitsApp(loadConfig({ env: gatewayEnv }), 0);
+    assert.equal(JSON.stringify(created, null, 2) + '\n', readFileSync(repo('marathon/drillbits.json'), 'utf8'), 'the gateway creates the app drillbits.json shows');
+  });
+
+  test('MARATHON_URL lists an HA cluster; secrets come from *_FILE files; DROMEDAR_CONFIG_JSON holds the config inline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dromedar-secrets-'));
+    try {
+      writeFileSync(join(dir, 'token'), 'file-token-abc\n');
+      const m = loadConfig({ env: { MARATHON_URL: 'http://m1:8080,http://m2:8080, http://m3:8080', MARATHON_TOKEN_FILE: join(dir, 'token'), DROMEDAR_CONFIG_JSON: '{"scheduler":{"marathon":{"appId":"/inline/bits"}}}' } }).scheduler.marathon;
+      assert.deepEqual([m.url, m.urls, m.token, m.appId], ['http://m1:8080', ['http://m2:8080', 'http://m3:8080'], 'file-token-abc', '/inline/bits']);
+      assert.throws(() => loadConfig({ env: { MARATHON_TOKEN_FILE: join(dir, 'missing') } }), /MARATHON_TOKEN_FILE=.*cannot read it \(ENOENT\)/);
+      assert.throws(() => loadConfig({ env: { DROMEDAR_CONFIG_JSON: '{nope' } }), /DROMEDAR_CONFIG_JSON is not valid JSON/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("the gateway image's entry point says in one line what it needs", async () => {
+    const bare = await run('sh', [repo('marathon/entrypoint.sh')], { env: { PATH: process.env.PATH } });
+    assert.equal(bare.code, 2);
+    assert.match(bare.stderr, /^dromedar image: set MARATHON_URL MARATHON_ZK_CONNECT .*DROMEDAR_CONFIG_JSON.*marathon\/README\.md\n$/);
+    const local = await run('sh', [repo('marathon/entrypoint.sh')], { env: { PATH: process.env.PATH, DROMEDAR_CONFIG_JSON: '{}', DROMEDAR_SCHEDULER: 'local' } });
+    assert.equal(local.code, 2);
+    assert.match(local.stderr, /needs Drill and a JDK in the image/);
+    const dockerfile = readFileSync(repo('Dockerfile'), 'utf8');
+    assert.match(dockerfile, /ENTRYPOINT \["\/usr\/local\/bin\/dromedar-entrypoint"\]/);
   });
 
   test('MARATHON_* variables configure the scheduler, but not Marathon-set MARATHON_APP_ID', () => {
@@ -196,6 +281,7 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
           healthCheck: { protocol: 'MESOS_HTTP', gracePeriodSeconds: 180, intervalSeconds: 2, timeoutSeconds: 2, maxConsecutiveFailures: 3 },
           taskKillGracePeriodSeconds: 15,
           deploymentTimeoutMs: 180_000,
+          requestRetryMs: 20_000,
           ...platform.settings,
           ...settings,
         },
@@ -225,13 +311,13 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
       assert.deepEqual(wrappers, [], 'no task process of the double may outlive it');
     });
 
-    test('scale 0 -> 3, through a 409 while the first deployment still runs', { timeout: 300_000 }, async () => {
+    test('scale 0 -> 3, through a 409 from its own first deployment (overridden: it is ours)', { timeout: 300_000 }, async () => {
       await scheduler.launch(1); // creates the app (POST /v2/apps)
-      await scheduler.launch(2); // its StartApplication deployment holds the app: 409, wait, PUT
-      assert.ok(logs.some((l) => /is locked by deployment .*; waiting for it/.test(l)), 'the 409 was met and waited out');
+      await scheduler.launch(2); // its own StartApplication deployment holds the app: 409, then PUT ?force=true
+      assert.ok(logs.some((l) => /is locked by this gateway's own deployment .*overriding it/.test(l)), 'the 409 was met, and its own deployment overridden');
       if (isDouble) {
         const puts = double().requests.filter((r) => r.method === 'PUT');
-        assert.deepEqual(puts.map((r) => r.status), [409, 200], 'PUT refused while locked, then accepted');
+        assert.deepEqual(puts.map((r) => [r.status, r.path.includes('force=true')]), [[409, false], [200, true]], 'PUT refused while locked, then forced');
       }
       const online = await waitOnline(scheduler, 3);
       await assertDrillCount(scheduler, 3);
@@ -317,10 +403,8 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
       for (const bit of await scheduler.list()) await drain(scheduler, bit.id);
       assert.deepEqual(await scheduler.list(), []);
       assert.equal((await scheduler.client.app(configWith().scheduler.marathon.appId))?.instances, 0);
-      // stop(id) returns once the kill is asked (actions return quickly); the task then ends.
-      const deadline = Date.now() + 60_000;
-      while (isDouble && double().pids().length > 0 && Date.now() < deadline) await sleep(250);
-      if (isDouble) assert.deepEqual(double().pids(), []);
+      // stop(id) asks for the kill; the task ends within its kill grace period.
+      if (isDouble) await until(() => double().pids().length === 0, (configWith().scheduler.marathon.taskKillGracePeriodSeconds + 10) * 1000, 'the killed tasks ended');
     });
 
     test('wrong credentials: 401, reported without the secret', { skip: hasAuth ? false : 'the real Marathon has no credentials configured here' }, async () => {
@@ -354,7 +438,7 @@ function scenarios(title: string, isDouble: boolean, skip: string | false, makeP
 
     test('Marathon unreachable: a clear error, credentials in the URL kept out of it', async () => {
       const port = await freePort();
-      const gone = new MarathonScheduler(configWith({ url: `http://dromedar:url-secret@127.0.0.1:${port}` }), { log });
+      const gone = new MarathonScheduler(configWith({ url: `http://dromedar:url-secret@127.0.0.1:${port}`, requestRetryMs: 1_500 }), { log });
       await assert.rejects(gone.start(), (err: unknown) => {
         assert.ok(err instanceof DromedarError && err.code === 'marathon_unreachable', String(err));
         assert.match(err.message, new RegExp(`cannot reach Marathon at http://127\\.0\\.0\\.1:${port} `));
@@ -401,6 +485,15 @@ async function assertDrillCount(scheduler: MarathonScheduler, n: number): Promis
     await sleep(1_000);
   }
   assert.fail(`sys.drillbits did not count ${n} Drillbits: ${last}`);
+}
+
+/** Waits for a condition, polling; fails with `what` after `timeoutMs`. */
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`timed out: ${what}`);
+    await sleep(200);
+  }
 }
 
 /** A plain call to Marathon (the double or a real one) for what the scheduler has no method for. */

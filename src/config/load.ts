@@ -23,9 +23,11 @@ export interface LoadOptions {
 
 /** Reads, merges and validates the configuration; throws a DromedarError naming the bad field. */
 export function loadConfig(options: LoadOptions = {}): Config {
-  const env = options.env ?? process.env;
-  const file = options.file ?? env.DROMEDAR_CONFIG ?? DEFAULT_FILE;
-  const fromFile = file ? readJson(file) : {};
+  const env = withSecretFiles(options.env ?? process.env);
+  // DROMEDAR_CONFIG_JSON: the whole file inline (e.g. in a Marathon app's env), on top of DROMEDAR_CONFIG if both are set.
+  const inline = env.DROMEDAR_CONFIG_JSON;
+  const file = options.file ?? env.DROMEDAR_CONFIG ?? (inline ? undefined : DEFAULT_FILE);
+  const fromFile = deepMerge(file ? readJson(file) : {}, inline ? parseInline(inline) : {});
   const merged = deepMerge(deepMerge(fromFile, fromEnv(env)), options.overrides ?? {});
   const home = (merged.home as string | undefined) ?? join(homedir(), '.dromedar');
   merged.home = resolve(home);
@@ -81,6 +83,34 @@ function lookup(root: Json, path: string[]): Json | null {
   let node: unknown = root;
   for (const step of path) node = isObject(node) ? node[step] : undefined;
   return isObject(node) ? node : null;
+}
+
+function parseInline(text: string): Json {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!isObject(value)) throw new Error('the top level must be a JSON object');
+    return resolvePaths(value, process.cwd());
+  } catch (err) {
+    throw new DromedarError('invalid_config', `DROMEDAR_CONFIG_JSON is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+// NAME_FILE for a secret NAME: its value is read from that file (a Marathon secret
+// volume, a fetched file), so the secret never sits in a process's or an app's env.
+const SECRET_ENVS = ['DROMEDAR_TOKENS', 'MARATHON_PASSWORD', 'MARATHON_TOKEN'];
+
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of SECRET_ENVS) {
+    const file = env[`${name}_FILE`];
+    if (!file || env[name]) continue;
+    try {
+      out[name] = readFileSync(file, 'utf8').trim();
+    } catch (err) {
+      throw new DromedarError('invalid_config', `${name}_FILE=${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`);
+    }
+  }
+  return out;
 }
 
 function readJson(file: string): Json {
@@ -155,6 +185,13 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
     ['MARATHON_DRILL_HOME', 'drillHome'],
   ];
   for (const [name, key] of marathon) if (env[name]) set(['scheduler', 'marathon', key], env[name]);
+  // MARATHON_URL may list every Marathon of an HA cluster, comma-separated.
+  const urls = (env.MARATHON_URL ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length > 1) {
+    set(['scheduler', 'marathon', 'url'], urls[0]);
+    set(['scheduler', 'marathon', 'urls'], urls.slice(1));
+  }
+  if (env.MARATHON_CA_FILE) set(['scheduler', 'marathon', 'caFile'], env.MARATHON_CA_FILE);
   return out;
 }
 

@@ -143,6 +143,18 @@ export const configSchema = z.object({
       marathon: z
         .object({
           url: z.string().url().default('http://localhost:8080'),
+          // More Marathons of the same cluster, tried after `url`; the leader is found with GET /v2/leader.
+          urls: z.array(z.string().url()).default([]),
+          // PEM file of the CA that signed Marathon's certificate (https URLs).
+          caFile: z.string().min(1).optional(),
+          // How long one Marathon call keeps retrying (exponential backoff) while no Marathon leads.
+          requestRetryMs: z.number().int().nonnegative().default(60_000),
+          // How long one Marathon request may take to answer.
+          requestTimeoutMs: z.number().int().positive().default(15_000),
+          // Without Marathon's event stream (/v2/events down), the app is read this often (3 s while it changes).
+          pollIntervalMs: z.number().int().positive().default(30_000),
+          // DC/OS service account: the gateway logs in (RS256 JWT) and refreshes its token itself.
+          serviceAccount: z.object({ uid: z.string().min(1), privateKeyFile: z.string().min(1), loginUrl: z.string().url().optional() }).optional(),
           appId: z
             .string()
             .regex(/^(\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?)+$/, 'an absolute Marathon path such as /dromedar/drillbits')
@@ -191,6 +203,19 @@ export const configSchema = z.object({
               timeoutSeconds: z.number().int().positive().default(5),
               maxConsecutiveFailures: z.number().int().nonnegative().default(3),
             })
+            .prefault({}),
+          // The container each Drillbit runs in: its only host paths are the workspace roots
+          // (read-only unless writable); MESOS is the Mesos containerizer (UCR), NONE runs on the agent's root.
+          container: z
+            .object({
+              type: z.enum(['MESOS', 'DOCKER', 'NONE']).default('MESOS'),
+              image: z.string().min(1).default('eclipse-temurin:17-jdk'),
+              forcePullImage: z.boolean().default(false),
+            })
+            .prefault({}),
+          // Marathon's rolling restart of the Drillbits app (an operator's restart or config change).
+          upgradeStrategy: z
+            .object({ minimumHealthCapacity: z.number().min(0).max(1).default(1), maximumOverCapacity: z.number().min(0).max(1).default(1) })
             .prefault({}),
           // Cancel a deployment that locks the app (?force=true) instead of waiting it out.
           force: z.boolean().default(false),

@@ -125,6 +125,11 @@ export class PoolManager {
     return this.policy.target;
   }
 
+  /** Why Drillbits the scheduler was asked for wait unplaced (Scheduler.placement), or null. */
+  placement(): string | null {
+    return this.scheduler.placement?.() ?? null;
+  }
+
   snapshot(): PoolSnapshot {
     return {
       desired: this.desired(),
@@ -214,7 +219,7 @@ export class PoolManager {
     const failure = this.controller.lastFailure;
     return new DromedarError(
       'scale_timeout',
-      `only ${online} of ${need} Drillbits came ONLINE within ${this.options.queueTimeoutMs} ms (pool.queueTimeoutMs)${failure ? `; last failure: ${failure.split('\n')[0]}` : ''}`,
+      `only ${online} of ${need} Drillbits came ONLINE within ${this.options.queueTimeoutMs} ms (pool.queueTimeoutMs)${failure ? `; last failure: ${failure.split('\n')[0]}` : ''}${this.placement() ? `; ${this.placement()}` : ''}`,
       504,
     );
   }

@@ -59,4 +59,10 @@ export interface Scheduler {
    * what it did, or null when nothing was needed.
    */
   repair?(): Promise<string | null>;
+  /**
+   * Why asked-for Drillbits are not placed yet, in words (Marathon: GET /v2/queue's offer
+   * reasons, "2 of 3 Drillbits placed; 1 waiting for offers: insufficient mem on every
+   * agent"), from the last list(); null when none waits. For /v1/cluster and the 504.
+   */
+  placement?(): string | null;
 }

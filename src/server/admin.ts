@@ -58,6 +58,7 @@ export function adminRoutes(api: ApiRoutes, deps: { pool: PoolManager; qsf: QsfS
         drillbits: drillbits.map((b) => ({ id: b.id, address: b.host, httpPort: b.httpPort, userPort: b.userPort, state: b.state })),
         events,
         warnings,
+        ...(deps.pool.placement() ? { placement: deps.pool.placement() } : {}),
       });
     },
   );

@@ -141,7 +141,9 @@ export const cluster = z.object({
   events: z.array(z.object({ at: z.string(), from: z.number().int(), to: z.number().int(), reason: z.string() })),
   // Settings the gateway read but adjusted or deprecated (also in its log at start).
   warnings: z.array(z.string()),
+  placement: z.string().optional().describe("why asked-for Drillbits wait unplaced (Marathon's /v2/queue offer reasons)"),
 });
+
 
 const queryError = z.object({ code: z.string(), message: z.string(), status: z.number().int() });
 const iso = z.string().nullable();

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Config } from '../../config/load.js';
 import { drillbitArgs, drillbitEnv, drillOverrideConf, logbackXml, type DrillbitLaunch } from '../../drill/launch.js';
-import { storageOverrideConf } from '../../storage/dfs.js';
+import { storageOverrideConf, workspaces } from '../../storage/dfs.js';
 import { DromedarError } from '../../util/errors.js';
 import { jvmBytes } from '../local/memory.js';
 
@@ -21,6 +21,30 @@ export const SPEC_LABEL = 'dromedar.spec';
 
 // After Drill's graceful shutdown the task stays up (idle) this long for the gateway to kill it.
 const LINGER_SECONDS = 600;
+// What the JVM's environment holds besides Drill's own variables: nothing of the agent's.
+const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+// While it lingers, a tiny HTTP server on the Drillbit's HTTP port answers Marathon's
+// /status health check, so the check does not kill the drained task and have Marathon
+// start a replacement (Java's single-file launch: any JDK 11+; plain sleep on a JRE).
+const LINGER_JAVA = [
+  'import com.sun.net.httpserver.HttpServer;',
+  'import java.net.InetSocketAddress;',
+  'public class Linger {',
+  '  public static void main(String[] a) throws Exception {',
+  '    HttpServer s = HttpServer.create(new InetSocketAddress(a[0], Integer.parseInt(a[1])), 0);',
+  '    s.createContext("/", x -> {',
+  '      byte[] b = "{\\"status\\":\\"drained\\"}".getBytes();',
+  '      x.sendResponseHeaders(x.getRequestURI().getPath().equals("/status") ? 200 : 404, b.length);',
+  '      x.getResponseBody().write(b);',
+  '      x.close();',
+  '    });',
+  '    s.start();',
+  '    Thread.sleep(Long.parseLong(a[2]) * 1000L);',
+  '    System.exit(0);',
+  '  }',
+  '}',
+  '',
+].join('\n');
 // Room in the task's memory beyond heap and direct memory: metaspace, code cache, thread stacks.
 const JVM_OVERHEAD_MB = 512;
 
@@ -51,10 +75,17 @@ export interface MarathonApp {
   mem: number;
   disk: number;
   fetch?: Artifact[];
+  container?: {
+    type: 'MESOS' | 'DOCKER';
+    docker: { image: string; forcePullImage: boolean };
+    volumes: { containerPath: string; hostPath: string; mode: 'RO' | 'RW' }[];
+  };
+  env: Record<string, string>;
   portDefinitions: { port: number; protocol: 'tcp'; name: string }[];
   requirePorts: boolean;
   healthChecks: HealthCheck[];
   constraints?: string[][];
+  upgradeStrategy: { minimumHealthCapacity: number; maximumOverCapacity: number };
   taskKillGracePeriodSeconds: number;
   labels: Record<string, string>;
 }
@@ -71,6 +102,9 @@ export function drillbitsApp(config: DrillbitsAppConfig, instances = 0): Maratho
     mem: m.mem,
     disk: m.disk,
     ...(m.fetch.length ? { fetch: m.fetch.map(({ destPath, ...rest }) => ({ ...rest, ...(destPath ? { destPath } : {}) })) } : {}),
+    ...(m.container.type !== 'NONE' ? { container: container(config) } : {}),
+    // Nothing of the gateway's: the Drillbit's own settings are in its cmd, and no secret is here.
+    env: {},
     portDefinitions: PORT_NAMES.map((name) => ({ port: 0, protocol: 'tcp' as const, name })),
     requirePorts: false,
     healthChecks: [
@@ -85,11 +119,24 @@ export function drillbitsApp(config: DrillbitsAppConfig, instances = 0): Maratho
       },
     ],
     ...(m.constraints.length ? { constraints: m.constraints } : {}),
+    upgradeStrategy: { minimumHealthCapacity: m.upgradeStrategy.minimumHealthCapacity, maximumOverCapacity: m.upgradeStrategy.maximumOverCapacity },
     taskKillGracePeriodSeconds: m.taskKillGracePeriodSeconds,
     labels: { ...m.labels, 'dromedar.cluster-id': m.clusterId },
   };
   app.labels[SPEC_LABEL] = specHash(app);
   return app;
+}
+
+// The Drillbit's container: an image with a JDK, and the workspace roots as its only host
+// paths (nested ones after their parents, so a writable tmp inside a read-only root stays writable).
+function container(config: DrillbitsAppConfig): NonNullable<MarathonApp['container']> {
+  const m = config.scheduler.marathon;
+  const roots = [...workspaces(config).values()].sort((a, b) => a.root.length - b.root.length);
+  return {
+    type: m.container.type as 'MESOS' | 'DOCKER',
+    docker: { image: m.container.image, forcePullImage: m.container.forcePullImage },
+    volumes: roots.map((w) => ({ containerPath: w.root, hostPath: w.root, mode: w.writable ? ('RW' as const) : ('RO' as const) })),
+  };
 }
 
 /** A hash of everything but `instances` (which scaling changes) and the hash label itself. */
@@ -127,12 +174,16 @@ export function drillbitCmd(config: DrillbitsAppConfig): string {
     'mkdir -p conf log tmp spill state',
     ...(m.siteConf ? [`if [ -d ${shellWord(m.siteConf)} ]; then cp -R ${shellWord(m.siteConf)}/. conf/; fi`] : []),
     ...files.map(([name, text]) => `printf '%s' ${shellWord(text)} > conf/${name}`),
-    `export ${Object.entries(env).map(([key, value]) => `${key}=${shellWord(String(value))}`).join(' ')}`,
     m.java ? `JAVA=${shellWord(m.java)}` : 'JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"',
+    'command -v "$JAVA" >/dev/null 2>&1 || { echo "dromedar: no java at $JAVA: set scheduler.marathon.java or JAVA_HOME (a JDK 17), or use a container image with one" >&2; exit 127; }',
+    'JAVA="$(command -v "$JAVA")"',
+    `printf '%s' ${shellWord(LINGER_JAVA)} > linger.java`,
+    // The JVM gets a clean environment: Drill's variables only, nothing the agent or Marathon passed.
+    `clean() { exec env -i PATH=${shellWord(CLEAN_PATH)} HOME="$SANDBOX" ${Object.entries(env).map(([key, value]) => `${key}=${shellWord(String(value))}`).join(' ')} "$@"; }`,
     // Forward a kill to the JVM, whose shutdown hook lets running queries finish.
     "stopping=; child=; trap 'stopping=1; [ -n \"$child\" ] && kill -TERM $child 2>/dev/null' TERM INT",
     '[ -z "$stopping" ] || exit 143',
-    `"$JAVA" ${drillbitArgs(launch).map(shellWord).join(' ')} &`,
+    `clean "$JAVA" ${drillbitArgs(launch).map(shellWord).join(' ')} &`,
     'child=$!',
     'set +e',
     'wait $child; code=$?',
@@ -140,7 +191,12 @@ export function drillbitCmd(config: DrillbitsAppConfig): string {
     'while kill -0 $child 2>/dev/null; do wait $child; code=$?; done',
     // Exit 0 unasked is Drill's graceful shutdown: stay up until the gateway kills the task
     // with scale=true, or Marathon would start a replacement.
-    `if [ $code -eq 0 ] && [ -z "$stopping" ]; then sleep ${LINGER_SECONDS} & child=$!; wait $child; fi`,
+    'if [ $code -eq 0 ] && [ -z "$stopping" ]; then',
+    `  clean "$JAVA" -Xmx24m -XX:TieredStopAtLevel=1 linger.java ${shellWord(m.bindAddress)} "$PORT3" ${LINGER_SECONDS} & child=$!`,
+    '  wait $child; lcode=$?; while kill -0 $child 2>/dev/null; do wait $child; lcode=$?; done',
+    // No JDK compiler (a JRE): linger without answering the health check.
+    `  if [ $lcode -ne 0 ] && [ -z "$stopping" ]; then sleep ${LINGER_SECONDS} & child=$!; wait $child; fi`,
+    'fi',
     'exit $code',
   ].join('\n');
 }

@@ -2,13 +2,12 @@
 // failure becomes a DromedarError that says what Marathon said and what to do; a
 // change that hits an app locked by a deployment waits for that deployment (bounded),
 // and overrides it with ?force=true only when configured to.
-import { Agent, request, type Dispatcher } from 'undici';
-import { DromedarError, describe } from '../../util/errors.js';
+import type { Dispatcher } from 'undici';
+import { DromedarError } from '../../util/errors.js';
 import { sleep } from '../../util/process.js';
 import type { MarathonApp } from './app-definition.js';
-
-const agent = new Agent({ keepAliveTimeout: 10_000, connections: 16 });
-const REQUEST_TIMEOUT_MS = 15_000;
+import { MarathonEndpoints, summary, type Reply } from './leader.js';
+import { ServiceAccountLogin } from './login.js';
 
 /** A task as /v2/apps/{id}?embed=app.tasks lists it. */
 export interface MarathonTask {
@@ -61,42 +60,63 @@ export interface Deployment {
 
 export interface MarathonAccess {
   url: string;
+  urls?: string[] | undefined;
+  caFile?: string | undefined;
   user?: string | undefined;
   password?: string | undefined;
   token?: string | undefined;
+  serviceAccount?: { uid: string; privateKeyFile: string; loginUrl?: string | undefined } | undefined;
   force: boolean;
   deploymentTimeoutMs: number;
-}
-
-interface Reply {
-  status: number;
-  body: any;
+  requestRetryMs?: number | undefined;
+  requestTimeoutMs?: number | undefined;
 }
 
 /** A change to send: recomputed before each attempt, null when nothing (any longer) needs changing. */
 type Change = () => Promise<{ method: Dispatcher.HttpMethod; path: string; body?: unknown } | null>;
 
 export class MarathonClient {
-  /** Marathon's address without credentials: the only form that goes into messages and logs. */
-  readonly where: string;
-  private readonly base: string;
-  private readonly authorization: string | undefined;
+  readonly endpoints: MarathonEndpoints;
+  private readonly login: ServiceAccountLogin | null;
+  private readonly basic: string | undefined;
+  /** Deployments this gateway started (from Marathon's answers): the only ones it overrides unasked. */
+  readonly mine = new Set<string>();
 
   constructor(
     private readonly access: MarathonAccess,
     private readonly log: (line: string) => void = () => {},
-    private readonly dispatcher: Dispatcher = agent,
+    dispatcher?: Dispatcher,
   ) {
-    const url = new URL(access.url);
+    const first = new URL(access.url);
     // Credentials in the URL (https://user:pw@host) count as basic auth, and never travel in it.
-    const user = access.user ?? (url.username ? decodeURIComponent(url.username) : undefined);
-    const password = access.password ?? (url.password ? decodeURIComponent(url.password) : '');
-    url.username = '';
-    url.password = '';
-    this.base = url.href.replace(/\/+$/, '');
-    this.where = this.base;
-    if (access.token) this.authorization = `token=${access.token}`;
-    else if (user) this.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    const user = access.user ?? (first.username ? decodeURIComponent(first.username) : undefined);
+    const password = access.password ?? (first.password ? decodeURIComponent(first.password) : '');
+    const urls = [access.url, ...(access.urls ?? [])].map((raw) => {
+      const url = new URL(raw);
+      url.username = '';
+      url.password = '';
+      return url.href.replace(/\/+$/, '');
+    });
+    if (!access.token && user) this.basic = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    this.login = access.serviceAccount && !access.token ? new ServiceAccountLogin(access.serviceAccount, urls[0]!, access.caFile) : null;
+    this.endpoints = new MarathonEndpoints({
+      urls,
+      caFile: access.caFile,
+      retryMs: access.requestRetryMs ?? 60_000,
+      requestTimeoutMs: access.requestTimeoutMs,
+      log,
+      dispatcher,
+      authorization: async () => (access.token ? `token=${access.token}` : this.login ? `token=${await this.login.token()}` : this.basic),
+    });
+  }
+
+  /** Marathon's address without credentials (the one that answered last): the only form in messages and logs. */
+  get where(): string {
+    return this.endpoints.where;
+  }
+
+  private get hasCredentials(): boolean {
+    return Boolean(this.access.token || this.login || this.basic);
   }
 
   /** The app with its tasks, deployments and last task failure; null when Marathon has none. */
@@ -112,6 +132,7 @@ export class MarathonClient {
     const reply = await this.call('POST', '/v2/apps', app);
     if (reply.status === 409 && !reply.body?.deployments) return false;
     this.expect(reply, 'POST', '/v2/apps');
+    for (const d of reply.body?.deployments ?? []) this.mine.add(d.id);
     return true;
   }
 
@@ -138,9 +159,17 @@ export class MarathonClient {
       const reply = await this.call(next.method, path, next.body);
       if (reply.status !== 409 || !Array.isArray(reply.body?.deployments)) {
         if (reply.status !== 404) this.expect(reply, next.method, next.path);
+        if (typeof reply.body?.deploymentId === 'string') this.mine.add(reply.body.deploymentId);
         return reply;
       }
       const ids: string[] = reply.body.deployments.map((d: { id: string }) => d.id);
+      // Our own deployment (a scale-up still waiting for offers) is ours to override: a
+      // drain must not wait for instances that may never be placed.
+      if (ids.every((id) => this.mine.has(id))) {
+        this.log(`Marathon app ${appId} is locked by this gateway's own deployment ${ids.join(', ')}; overriding it (?force=true)`);
+        force = true;
+        continue;
+      }
       if (this.access.force) {
         this.log(`Marathon app ${appId} is locked by deployment ${ids.join(', ')}; overriding it (?force=true, as configured)`);
         force = true;
@@ -184,46 +213,29 @@ export class MarathonClient {
     return reply !== null && reply.status !== 404;
   }
 
-  private async call(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Reply> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.authorization) headers.authorization = this.authorization;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await request(this.base + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        dispatcher: this.dispatcher,
-        headersTimeout: REQUEST_TIMEOUT_MS,
-        bodyTimeout: REQUEST_TIMEOUT_MS,
-      });
-    } catch (err) {
-      throw new DromedarError('marathon_unreachable', `cannot reach Marathon at ${this.where} (${method} ${path.split('?')[0]}): ${describe(err)}`, 503);
+  /** Any call, through the endpoints (leader, redirects, backoff); a 401 with a service account logs in again once. */
+  async call(method: Dispatcher.HttpMethod, path: string, body?: unknown): Promise<Reply> {
+    const reply = await this.endpoints.call(method, path, body);
+    if (reply.status === 401 && this.login) {
+      this.login.invalidate();
+      return this.endpoints.call(method, path, body);
     }
-    const text = await res.body.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch {
-      /* an HTML error page from a proxy: keep the text */
-    }
-    return { status: res.statusCode, body: parsed };
+    return reply;
   }
 
   // Turns every status but 2xx (and the 404/409 the callers handle first) into a DromedarError.
   private expect(reply: Reply, method: string, path: string): void {
     if (reply.status >= 200 && reply.status < 300) return;
     const what = `${method} ${path.split('?')[0]}`;
-    const message = typeof reply.body === 'object' && reply.body?.message ? String(reply.body.message) : String(reply.body ?? '').slice(0, 300);
+    const message = summary(reply.body);
     if (reply.status === 401) {
-      const hint = this.authorization
+      const hint = this.hasCredentials
         ? 'check scheduler.marathon.user/password (MARATHON_USER, MARATHON_PASSWORD) or token (MARATHON_TOKEN)'
         : 'no credentials are configured: set scheduler.marathon.user/password (MARATHON_USER, MARATHON_PASSWORD) or token (MARATHON_TOKEN)';
       throw new DromedarError('marathon_unauthorized', `Marathon at ${this.where} rejected the credentials for ${what} (401 ${message}); ${hint}`, 502);
     }
     if (reply.status === 403) {
-      const who = this.access.token ? 'the configured token' : `user ${this.access.user ?? '(from the URL)'}`;
+      const who = this.access.token ? 'the configured token' : this.login ? `service account ${this.access.serviceAccount!.uid}` : `user ${this.access.user ?? '(from the URL)'}`;
       throw new DromedarError('marathon_forbidden', `Marathon at ${this.where} does not allow ${who} to ${what} (403 ${message}); grant it access to the app`, 502);
     }
     if (reply.status === 400 || reply.status === 422) {
@@ -232,6 +244,9 @@ export class MarathonClient {
         : '';
       throw new DromedarError('marathon_invalid_app', `Marathon rejected ${what} (${reply.status} ${message})${details ? `: ${details}` : ''}; check scheduler.marathon in the configuration`, 502);
     }
-    throw new DromedarError('marathon_error', `Marathon at ${this.where} answered ${reply.status} to ${what}: ${message}`, 502);
+    if (reply.status === 409) {
+      throw new DromedarError('marathon_conflict', `Marathon at ${this.where} refused ${what} (409 ${message}); another change holds the app: see GET ${this.where}/v2/deployments`, 502);
+    }
+    throw new DromedarError('marathon_error', `Marathon at ${this.where} answered ${reply.status} to ${what}: ${message}; see Marathon's log for the cause`, 502);
   }
 }

@@ -10,10 +10,25 @@ import { DrillObserver, type Member } from '../../drill/observer.js';
 import { DromedarError } from '../../util/errors.js';
 import type { Drillbit, Scheduler } from '../scheduler.js';
 import { drillbitsApp, SPEC_LABEL, type MarathonApp, type MarathonSettings } from './app-definition.js';
-import { MarathonClient, type MarathonTask, type TaskFailure } from './client.js';
+import { MarathonClient, type AppInfo, type MarathonTask, type TaskFailure } from './client.js';
+import { MarathonEvents } from './events.js';
+import { placement, queueEntry, type QueueEntry } from './queue.js';
+
+/** How long a read of the app serves list(): long while the event stream says nothing changed (polling: pollIntervalMs). */
+export const VIEW_TTL = { events: 60_000, pollingBusy: 3_000 };
+// Two reads of the app at least this far apart, however many events arrive.
+const MIN_READ_GAP_MS = 250;
 
 export interface MarathonSchedulerOptions {
   log?: (line: string) => void;
+  /** Use Marathon's event stream (default true); without it the app is polled. */
+  events?: boolean;
+}
+
+interface View {
+  app: AppInfo | null;
+  queue: QueueEntry | null;
+  at: number;
 }
 
 type MarathonConfig = Pick<Config, 'dataDir' | 'storage' | 'scheduler' | 'pool'>;
@@ -42,6 +57,10 @@ export class MarathonScheduler implements Scheduler {
   /** Tasks killed with scale=true here: Marathon may list them a little longer while they die. */
   private readonly retired = new Set<string>();
   private started = false;
+  private readonly events: MarathonEvents | null;
+  private view: View | null = null;
+  private reading: Promise<View> | null = null;
+  private dirty = false;
 
   constructor(
     private readonly config: MarathonConfig,
@@ -50,6 +69,15 @@ export class MarathonScheduler implements Scheduler {
     this.settings = config.scheduler.marathon;
     this.definition = drillbitsApp(config);
     this.client = new MarathonClient(this.settings, options.log);
+    this.events = options.events === false ? null : new MarathonEvents(this.client.endpoints, { appId: this.settings.appId, onChange: () => (this.dirty = true), log: (line) => this.log(line) });
+  }
+
+  /** Why instances of the app wait unplaced, from the last read of GET /v2/queue; null when none waits. */
+  placement(): string | null {
+    const app = this.view?.app;
+    if (!app) return null;
+    const placed = (app.tasks ?? []).length;
+    return placement(this.view!.queue, placed, app.instances, this.definition);
   }
 
   get appId(): string {
@@ -59,7 +87,8 @@ export class MarathonScheduler implements Scheduler {
   /** Reads the app if there is one and adopts its tasks; creates nothing (scaleTo does). */
   async start(): Promise<void> {
     if (this.started) return;
-    const app = await this.client.app(this.appId);
+    await this.client.endpoints.discoverLeader();
+    const app = (await this.read()).app;
     if (app) {
       this.remember(app.tasks ?? []);
       this.log(`adopted Marathon app ${this.appId} at ${this.client.where}: ${app.instances} instances, ${app.tasks?.length ?? 0} tasks`);
@@ -68,11 +97,12 @@ export class MarathonScheduler implements Scheduler {
         this.log(`Marathon app ${this.appId} was defined by another configuration; running it as it is (redeploy it to apply the current one)`);
       }
     }
+    this.events?.start();
     this.started = true;
   }
 
   async list(): Promise<Drillbit[]> {
-    const app = await this.client.app(this.appId);
+    const { app } = await this.current();
     const tasks = app?.tasks ?? [];
     // Retired tasks matter only while Marathon still lists them.
     for (const id of this.retired) if (!tasks.some((task) => task.id === id)) this.retired.delete(id);
@@ -94,6 +124,7 @@ export class MarathonScheduler implements Scheduler {
     if (!app) {
       if (await this.client.create(drillbitsApp(this.config, count))) {
         this.log(`created Marathon app ${this.appId} with ${count} instances`);
+        this.dirty = true;
         return;
       }
     }
@@ -105,27 +136,70 @@ export class MarathonScheduler implements Scheduler {
       this.log(`scaling Marathon app ${this.appId} from ${current.instances} to ${wanted} instances`);
       return { method: 'PUT', path: `/v2/apps${this.appId}`, body: { instances: wanted } };
     });
+    this.dirty = true;
   }
 
   /**
    * With an id: kills its task with scale=true (Marathon does not replace it; SIGTERM runs
-   * Drill's shutdown) and forgets it. Without: scales the app to 0.
+   * Drill's shutdown) and forgets it. A task Marathon is killing itself (a health check, a
+   * rolling restart) or that has ended is only forgotten: lowering `instances` for it would
+   * take an instance from Marathon's replacement, fighting the deployment.
+   * Without an id: the gateway is going away, and the Drillbits app stays as it is for the
+   * next gateway to adopt (scaling to 0 is the idle timeout's job, or `scaleToZero`).
    */
   async stop(id?: string): Promise<void> {
     if (id !== undefined) {
       const task = await this.task(id);
       this.forget(id);
-      if (task && !ENDED.has(task.state) && !(await this.client.killTask(this.appId, id, true))) {
+      if (task && !ENDED.has(task.state) && task.state !== 'TASK_KILLING' && !(await this.client.killTask(this.appId, id, true))) {
         this.log(`${id} had ended before its kill; Marathon may have started a replacement`);
       }
+      this.dirty = true;
       return;
     }
+    await this.events?.stop();
+    const app = this.view?.app;
+    if (app) this.log(`leaving Marathon app ${this.appId} (${app.instances} instances) to the next gateway`);
+    this.bits.clear();
+    this.view = null;
+    this.started = false;
+  }
+
+  /** Explicitly scales the Drillbits app to 0 (Marathon sends SIGTERM: Drill finishes its queries). */
+  async scaleToZero(): Promise<void> {
     if (await this.client.app(this.appId)) {
       await this.client.deploy(this.appId, async () => ({ method: 'PUT', path: `/v2/apps${this.appId}`, body: { instances: 0 } }));
       this.log(`scaled Marathon app ${this.appId} to 0`);
     }
-    this.bits.clear();
-    this.started = false;
+    this.dirty = true;
+  }
+
+  /** The app and its queue entry, from the cache while it is fresh. */
+  private async current(): Promise<View> {
+    const view = this.view;
+    if (view && !this.dirty && Date.now() - view.at < this.ttl(view)) return view;
+    if (view && Date.now() - view.at < MIN_READ_GAP_MS) return view;
+    return this.read();
+  }
+
+  private ttl(view: View): number {
+    if (this.events?.connected) return VIEW_TTL.events;
+    const app = view.app;
+    const busy = app !== null && ((app.deployments?.length ?? 0) > 0 || (app.tasks ?? []).length !== app.instances || (app.tasks ?? []).some((t) => t.state !== 'TASK_RUNNING'));
+    return busy ? VIEW_TTL.pollingBusy : this.settings.pollIntervalMs;
+  }
+
+  // One read at a time; the queue only while instances wait unplaced.
+  private read(): Promise<View> {
+    this.reading ??= (async () => {
+      this.dirty = false;
+      const app = await this.client.app(this.appId);
+      let queue: QueueEntry | null = null;
+      if (app && (app.tasks ?? []).length < app.instances) queue = queueEntry((await this.client.call('GET', '/v2/queue')).body, this.appId);
+      this.view = { app, queue, at: Date.now() };
+      return this.view;
+    })().finally(() => (this.reading = null));
+    return this.reading;
   }
 
   private log(line: string): void {
@@ -137,7 +211,7 @@ export class MarathonScheduler implements Scheduler {
   }
 
   private async task(id: string): Promise<MarathonTask | null> {
-    const app = await this.client.app(this.appId);
+    const { app } = await this.read();
     return app?.tasks?.find((task) => task.id === id) ?? null;
   }
 
