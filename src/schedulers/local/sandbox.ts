@@ -56,12 +56,15 @@ export const SANDBOX_OFF_WARNING =
 
 /** `bwrap` on the PATH, or null. */
 export function findBwrap(path = process.env.PATH ?? ''): string | null {
+  return findExecutable('bwrap', path);
+}
+
+export function findExecutable(command: string, path: string): string | null {
   for (const dir of path.split(':')) {
     if (!dir) continue;
-    const candidate = join(dir, 'bwrap');
     try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
+      accessSync(join(dir, command), constants.X_OK);
+      return join(dir, command);
     } catch {
       /* not here */
     }
@@ -83,6 +86,11 @@ export function probeSandbox(path = process.env.PATH ?? ''): Promise<string> {
     probes.set(path, probe);
   }
   return probe;
+}
+
+/** Forget earlier probes (after installing bwrap). */
+export function forgetProbes(): void {
+  probes.clear();
 }
 
 async function runProbe(path: string): Promise<string> {
