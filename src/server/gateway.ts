@@ -38,7 +38,7 @@ export class Gateway {
     const log = options.log ?? createLogger();
     const say = (line: string, fields: Record<string, unknown> = {}) => log.info(fields, line);
     for (const root of await createWritableWorkspaceRoots(config)) say(`created the writable workspace folder ${root}`);
-    const scheduler = options.scheduler ?? (await createScheduler(config, { log: say }));
+    const scheduler = options.scheduler ?? (await createScheduler(config, { log: say, warn: (line) => log.warn(line) }));
     await scheduler.start();
     const maxDrillbits = config.pool.maxDrillbits ?? scheduler.capacity ?? 8;
     const pool = new PoolManager(scheduler, {

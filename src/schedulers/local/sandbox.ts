@@ -19,7 +19,8 @@ export type Mount =
   /** Host path bound at `dest` (same path when `src` is omitted). `try`: skipped when the source is missing. */
   | { kind: 'ro' | 'rw'; dest: string; src?: string; try?: boolean }
   | { kind: 'symlink'; dest: string; target: string }
-  | { kind: 'tmpfs' | 'proc' | 'dev'; dest: string };
+  | { kind: 'tmpfs'; dest: string; sizeBytes?: number }
+  | { kind: 'proc' | 'dev'; dest: string };
 
 /** What a Drillbit's sandbox is made of, by the local scheduler. */
 export interface SandboxInput {
@@ -213,6 +214,10 @@ export async function writeSandboxEtc(bitDir: string): Promise<string> {
   return dir;
 }
 
+// The private /tmp is memory: bounded, so that writing into it cannot exhaust the host
+// (Drill's own temporary and spill files go to the Drillbit's folder, not here).
+export const PRIVATE_TMP_BYTES = 128 * 2 ** 20;
+
 /** Every mount of one Drillbit's sandbox, from the configuration. */
 export async function drillbitMounts(input: SandboxInput): Promise<Mount[]> {
   const jdk = await jdkOf(input.java);
@@ -220,7 +225,7 @@ export async function drillbitMounts(input: SandboxInput): Promise<Mount[]> {
   return [
     // A private /tmp (java.io.tmpdir: hsperfdata, Jetty, native libraries), /proc of the
     // Drillbit's own pid namespace (no other process's environ or cmdline), a minimal /dev.
-    { kind: 'tmpfs', dest: '/tmp' },
+    { kind: 'tmpfs', dest: '/tmp', sizeBytes: PRIVATE_TMP_BYTES },
     { kind: 'proc', dest: '/proc' },
     { kind: 'dev', dest: '/dev' },
     ...systemMounts(),
@@ -291,6 +296,9 @@ export function bwrapArgs(mounts: Mount[], sandboxed: SandboxCommand, command: s
         out.push('--symlink', m.target, m.dest);
         break;
       case 'tmpfs':
+        if (m.sizeBytes !== undefined) out.push('--size', String(m.sizeBytes));
+        out.push('--tmpfs', m.dest);
+        break;
       case 'proc':
       case 'dev':
         out.push(`--${m.kind}`, m.dest);
