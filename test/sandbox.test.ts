@@ -286,7 +286,7 @@ describe('a sandboxed Drillbit asked directly, with a writable workspace at "/"'
     assert.equal(Number((await drill.sql(`SELECT a FROM dfs.w_tmp.\`${table}\``)).rows![0]!.a), 1, 'the private /tmp holds the table');
     // DROP TABLE of a folder in a read-only workspace: it stays.
     const drop = await drill.sql('DROP TABLE dfs.w_data.`keep`', {}, true);
-    assert.equal(drop.queryState, 'FAILED');
+    assert.ok(drop.queryState === 'FAILED' || drop.rows?.[0]?.ok === false, JSON.stringify(drop).slice(0, 300));
     assert.ok(existsSync(join(config.dataDir, 'keep', 'k.json')));
   });
 });

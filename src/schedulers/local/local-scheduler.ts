@@ -17,7 +17,7 @@ import { freePort } from '../../util/net.js';
 import { commandLine, isAlive, signal, terminate, waitForExit } from '../../util/process.js';
 import type { Drillbit, Scheduler } from '../scheduler.js';
 import { drillbitsThatFit } from './memory.js';
-import { bwrapArgs, drillbitMounts, jdkOf, probeSandbox, SANDBOX_OFF_WARNING, sharedStateDirs, writeSandboxEtc } from './sandbox.js';
+import { bwrapArgs, drillbitMounts, jdkOf, probeSandbox, sandboxedPid, SANDBOX_OFF_WARNING, sharedStateDirs, writeSandboxEtc } from './sandbox.js';
 import { EmbeddedZooKeeper } from './zookeeper.js';
 
 interface BitRecord {
@@ -347,30 +347,3 @@ export class LocalScheduler implements Scheduler {
   }
 }
 
-/** The sandboxed JVM's pid, from bwrap's JSON on fd 3 ({"child-pid": N, ...}). */
-function sandboxedPid(child: ChildProcess): Promise<number> {
-  const info = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const done = (err: Error | null, pid?: number) => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      (info as unknown as { destroy?: () => void } | null | undefined)?.destroy?.();
-      if (err) reject(err);
-      else resolve(pid!);
-    };
-    const onExit = (code: number | null) => done(new Error(`bwrap exited with ${code}`));
-    const timer = setTimeout(() => done(new Error('bwrap reported no pid within 30 s')), 30_000);
-    child.once('exit', onExit);
-    if (!info) return done(new Error('no info pipe to bwrap'));
-    info.on('data', (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      try {
-        const pid = (JSON.parse(text) as { 'child-pid'?: unknown })['child-pid'];
-        if (typeof pid === 'number') done(null, pid);
-      } catch {
-        /* not all of it yet */
-      }
-    });
-  });
-}

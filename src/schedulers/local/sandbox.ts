@@ -8,7 +8,7 @@
 //
 // The mounts are plain data (`Mount[]`), computed from the configuration in one place
 // (`drillbitMounts`), then turned into bwrap's argv (`bwrapArgs`).
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { mkdir, readdir, realpath, writeFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
@@ -314,4 +314,32 @@ export function bwrapArgs(mounts: Mount[], sandboxed: SandboxCommand, command: s
 /** The real path of `java`, which is what runs inside (its symlinks, e.g. /etc/alternatives, are not there). */
 export function realJava(java: string): string {
   return realpathSync(java);
+}
+
+/** The sandboxed JVM's pid, from bwrap's JSON on fd 3 ({"child-pid": N, ...}). */
+export function sandboxedPid(child: ChildProcess): Promise<number> {
+  const info = child.stdio[3] as NodeJS.ReadableStream | null | undefined;
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const done = (err: Error | null, pid?: number) => {
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      (info as unknown as { destroy?: () => void } | null | undefined)?.destroy?.();
+      if (err) reject(err);
+      else resolve(pid!);
+    };
+    const onExit = (code: number | null) => done(new Error(`bwrap exited with ${code}`));
+    const timer = setTimeout(() => done(new Error('bwrap reported no pid within 30 s')), 30_000);
+    child.once('exit', onExit);
+    if (!info) return done(new Error('no info pipe to bwrap'));
+    info.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      try {
+        const pid = (JSON.parse(text) as { 'child-pid'?: unknown })['child-pid'];
+        if (typeof pid === 'number') done(null, pid);
+      } catch {
+        /* not all of it yet */
+      }
+    });
+  });
 }
