@@ -284,9 +284,9 @@ describe('a sandboxed Drillbit asked directly, with a writable workspace at "/"'
       assert.ok(!existsSync(`${target}.schema`), `${target}.schema was created on the host`);
     }
     assert.equal(Number((await drill.sql(`SELECT a FROM dfs.w_tmp.\`${table}\``)).rows![0]!.a), 1, 'the private /tmp holds the table');
-    // DROP TABLE of a folder in a read-only workspace: it stays.
-    const drop = await drill.sql('DROP TABLE dfs.w_data.`keep`', {}, true);
-    assert.ok(drop.queryState === 'FAILED' || drop.rows?.[0]?.ok === false, JSON.stringify(drop).slice(0, 300));
-    assert.ok(existsSync(join(config.dataDir, 'keep', 'k.json')));
+    // DROP TABLE of a folder in a read-only workspace: it stays. (Drill may still answer
+    // "Table [keep] dropped": it does not check what its file system's delete returned.)
+    await drill.sql('DROP TABLE dfs.w_data.`keep`', {}, true);
+    assert.equal(readFileSync(join(config.dataDir, 'keep', 'k.json'), 'utf8'), '{"k": 1}\n');
   });
 });
