@@ -33,6 +33,7 @@ const swapGc = (gc: string) => (args: string[]) => args.map((a) => (a === '-XX:+
 export const VARIANTS: Variant[] = [
   { name: 'before', description: 'the command line before this work: no class-data archive, configuration folder first', acceptable: true, launch: { cds: false } },
   { name: 'default', description: 'launch.ts now: the AppCDS archive built by `dromedar drill install`', acceptable: true, launch: {} },
+  { name: 'sandbox', description: 'default in the bubblewrap sandbox the local scheduler uses (scheduler.local.sandbox: true)', acceptable: true, launch: { sandbox: true } },
   { name: 'serial-gc', description: 'default + -XX:+UseSerialGC instead of G1', acceptable: true, launch: { transformArgs: swapGc('-XX:+UseSerialGC') } },
   { name: 'parallel-gc', description: 'default + -XX:+UseParallelGC instead of G1', acceptable: true, launch: { transformArgs: swapGc('-XX:+UseParallelGC') } },
   { name: 'no-perfdata', description: 'default + -XX:-UsePerfData (no hsperfdata mmap file)', acceptable: true, launch: { jvmOptions: ['-XX:-UsePerfData'] } },
@@ -63,7 +64,7 @@ export const startupBenchmark: Benchmark = {
   title: 'One Drillbit start-up: launch variants (AppCDS, GC, JIT, Drill config), ONLINE time and CPU',
   async run(ctx: BenchContext): Promise<BenchOutput> {
     const only = process.env.BENCH_STARTUP_VARIANTS?.split(',');
-    const variants = ctx.smoke ? VARIANTS.filter((v) => v.name === 'before' || v.name === 'default') : VARIANTS.filter((v) => (only ? only.includes(v.name) : !v.extra));
+    const variants = ctx.smoke ? VARIANTS.filter((v) => v.name === 'before' || v.name === 'default' || v.name === 'sandbox') : VARIANTS.filter((v) => (only ? only.includes(v.name) : !v.extra));
     const rounds = ctx.smoke ? 1 : Number(process.env.BENCH_STARTUP_ROUNDS ?? 5);
     const data = await trips(ctx, 'startup', ctx.smoke ? 1 * MiB : 16 * MiB);
     const sql = `SELECT city, COUNT(*) AS n, ROUND(SUM(CAST(fare AS DOUBLE)), 2) AS fare FROM ${data.table} GROUP BY city ORDER BY city`;
@@ -145,6 +146,9 @@ export const startupBenchmark: Benchmark = {
     const def = comparisons.find((c) => c.name === 'default vs before: time to ONLINE');
     const targets: Target[] = [];
     if (def) targets.push({ name: 'startup: default vs before, time to ONLINE (ratio, lower is better)', value: def.ratio, unit: 'ratio', target: '< 1', met: def.ratio < 1 });
+    // The sandbox's cost: the same command line with and without bwrap, round by round.
+    const sandboxed = comparisons.find((c) => c.name === 'sandbox vs default: time to ONLINE');
+    if (sandboxed) targets.push({ name: 'startup: sandbox vs default, time to ONLINE (ratio)', value: sandboxed.ratio, unit: 'ratio', target: '<= 1.05', met: sandboxed.ratio <= 1.05 });
     targets.push({ name: 'startup: queries failed after start-up', value: failed, unit: 'count', target: '= 0', met: failed === 0 });
 
     const rows = variants.map((v) => {

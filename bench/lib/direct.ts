@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import type { Config } from '../../src/config/load.js';
 import type { DrillRuntime } from '../../src/drill/install.js';
-import { drillbitArgs, drillbitEnv, drillOverrideConf, logbackXml, type DrillbitLaunch } from '../../src/drill/launch.js';
+import { drillbitArgs, drillOverrideConf, localDrillbitEnv, logbackXml, type DrillbitLaunch } from '../../src/drill/launch.js';
+import { bwrapArgs, drillbitMounts, jdkOf, probeSandbox, sandboxedPid, writeSandboxEtc } from '../../src/schedulers/local/sandbox.js';
+import { workspaces } from '../../src/storage/dfs.js';
 import { EmbeddedZooKeeper } from '../../src/schedulers/local/zookeeper.js';
 import { storageOverrideConf } from '../../src/storage/dfs.js';
 import { freePort } from '../../src/util/net.js';
@@ -26,6 +28,8 @@ export interface DirectLaunchOptions {
   directMemory?: string;
   /** Use the installation's class-data archive (launch.ts default: yes, when there is one). */
   cds?: boolean;
+  /** In the local scheduler's bubblewrap sandbox (src/schedulers/local/sandbox.ts); default: no. */
+  sandbox?: boolean;
   /** Readiness probe period. */
   pollMs?: number;
   timeoutMs?: number;
@@ -115,12 +119,28 @@ export class DirectCluster {
     };
     let args = drillbitArgs(launch);
     if (options.transformArgs) args = options.transformArgs(args);
+    const jdk = await jdkOf(this.runtime.java);
+    const env = localDrillbitEnv(launch, jdk.home);
     const out = openSync(join(dir, 'log', 'stdout.log'), 'a');
-    const spawnedAt = Date.now();
-    const child = spawn(this.runtime.java, args, { cwd: dir, env: drillbitEnv(launch), stdio: ['ignore', out, out], detached: true });
-    closeSync(out);
-    child.unref();
-    const pid = child.pid!;
+    let spawnedAt: number;
+    let pid: number;
+    if (options.sandbox) {
+      // As the local scheduler does it; the clock starts before the sandbox is made.
+      const bwrap = await probeSandbox();
+      spawnedAt = Date.now();
+      await writeSandboxEtc(dir);
+      const mounts = await drillbitMounts({ java: jdk.java, drillHome: this.runtime.home, confDir, bitDir: dir, stateDirs: [join(this.home, 'cluster')], workspaces: [...workspaces(this.config).values()] });
+      const child = spawn(bwrap, bwrapArgs(mounts, { env, cwd: dir, infoFd: 3 }, jdk.java, args), { cwd: dir, env: {}, stdio: ['ignore', out, out, 'pipe'], detached: true });
+      closeSync(out);
+      child.unref();
+      pid = await sandboxedPid(child);
+    } else {
+      spawnedAt = Date.now();
+      const child = spawn(jdk.java, args, { cwd: dir, env, stdio: ['ignore', out, out], detached: true });
+      closeSync(out);
+      child.unref();
+      pid = child.pid!;
+    }
     const bit: DirectBit = {
       pid,
       dir,

@@ -1,6 +1,7 @@
 // The commands of the CLI: their options and what they run.
 import { loadConfig, type Config } from '../config/load.js';
 import { installDrill } from '../drill/install.js';
+import { ensureBubblewrap } from '../schedulers/local/sandbox-install.js';
 import { DromedarError } from '../util/errors.js';
 import { runDemo } from './demo.js';
 import { planLocally, printStatus, queryGateway } from './client.js';
@@ -45,6 +46,17 @@ export const commands: Command[] = [
     options: configOptions,
     run: async (v) => {
       await installDrill(configFrom(v), (line) => console.log(line));
+      return 0;
+    },
+  },
+  {
+    name: 'sandbox install',
+    summary: 'install bubblewrap for the Drillbit sandbox (as root with apt-get; does nothing if bwrap works)',
+    usage: '[options]',
+    options: configOptions,
+    run: async (v) => {
+      if (!configFrom(v).scheduler.local.sandbox) console.log('sandbox: scheduler.local.sandbox is false; nothing to install');
+      else await ensureBubblewrap((line) => console.log(line));
       return 0;
     },
   },

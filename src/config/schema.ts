@@ -137,6 +137,9 @@ export const configSchema = z.object({
           zookeeperPort: z.number().int().min(0).max(65535).default(0),
           // Drillbits an earlier (crashed) gateway left running: take them over, or stop them.
           leftovers: z.enum(['adopt', 'reap']).default('adopt'),
+          // Each Drillbit in a bubblewrap sandbox (src/schedulers/local/sandbox.ts): it sees
+          // only the JDK, Drill, its own folder and the workspaces. false: no sandbox (a warning at every start).
+          sandbox: z.boolean().default(true),
         })
         .prefault({}),
       // Drillbits as tasks of one Marathon app (src/schedulers/marathon/); see marathon/README.md.

@@ -139,19 +139,40 @@ export function drillbitArgs(launch: DrillbitLaunch): string[] {
   ];
 }
 
+// Locale and time zone are all a Drillbit takes from the environment it is started from:
+// no DROMEDAR_* (tokens), no credentials, nothing else of the gateway's.
+export const INHERITED_ENV = ['LANG', 'LC_ALL', 'LC_CTYPE', 'TZ'];
+
 /**
- * Environment of a Drillbit. Drill watches $DRILL_HOME for $GRACEFUL_SIGFILE, so
- * DRILL_HOME points at the Drillbit's own folder: each one has its own signal file.
+ * Drill's own part of a Drillbit's environment. Drill watches $DRILL_HOME for
+ * $GRACEFUL_SIGFILE, so DRILL_HOME points at the Drillbit's own folder: each one has
+ * its own signal file. From `base`, only the INHERITED_ENV variables.
  */
-export function drillbitEnv(launch: DrillbitLaunch, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function drillbitEnv(launch: DrillbitLaunch, base: NodeJS.ProcessEnv = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const key of INHERITED_ENV) if (base[key] !== undefined) env[key] = base[key]!;
   return {
-    ...base,
+    ...env,
     DRILL_HOME: launch.bitDir,
     GRACEFUL_SIGFILE,
     DRILL_HOST_NAME: launch.host,
     DRILL_LOG_DIR: join(launch.bitDir, 'log'),
     // glibc arenas otherwise make a JVM's virtual memory explode (Drill's own scripts set these).
     MALLOC_ARENA_MAX: '4',
+  };
+}
+
+/**
+ * The whole environment of a Drillbit on this machine, an allow-list: PATH (the JDK,
+ * then the system's tools), JAVA_HOME, HOME in the Drillbit's own folder, Drill's
+ * variables and the locale. The same with and without the sandbox.
+ */
+export function localDrillbitEnv(launch: DrillbitLaunch, javaHome: string, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return {
+    PATH: `${join(javaHome, 'bin')}:/usr/local/bin:/usr/bin:/bin`,
+    JAVA_HOME: javaHome,
+    HOME: launch.bitDir,
+    ...drillbitEnv(launch, base),
   };
 }
 

@@ -10,7 +10,7 @@ export type { Drillbit, DrillbitState, Scheduler } from './scheduler.js';
  * The mechanism named in the config. Only the local one needs Drill and a JDK on this
  * machine; with Marathon they live on the Mesos agents.
  */
-export async function createScheduler(config: Config, options: { log?: (line: string) => void } = {}): Promise<Scheduler> {
+export async function createScheduler(config: Config, options: { log?: (line: string) => void; warn?: (line: string) => void } = {}): Promise<Scheduler> {
   switch (config.scheduler.kind) {
     case 'local':
       return new LocalScheduler(config, await resolveRuntime(config), options);

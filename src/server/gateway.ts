@@ -47,7 +47,7 @@ export class Gateway {
     for (const root of await createWritableWorkspaceRoots(config)) say(`created the writable workspace folder ${root}`);
     // The metrics see the scheduler's calls (errors) through this wrapper, the pool by sampling it.
     const metrics = new GatewayMetrics();
-    const scheduler = metrics.instrument(options.scheduler ?? (await createScheduler(config, { log: say })));
+    const scheduler = metrics.instrument(options.scheduler ?? (await createScheduler(config, { log: say, warn: (line) => log.warn(line) })));
     for (const warning of configWarnings(config)) log.warn(warning);
     const maxDrillbits = config.pool.maxDrillbits ?? scheduler.capacity ?? 8;
     const pool = new PoolManager(scheduler, {

@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import type { DrillRuntime } from '../../drill/install.js';
 import { DrillObserver, type Member } from '../../drill/observer.js';
-import { drillbitArgs, drillbitEnv, drillOverrideConf, logbackXml, DRILLBIT_MAIN, profileStoreDir, type DrillbitLaunch } from '../../drill/launch.js';
-import { storageOverrideConf } from '../../storage/dfs.js';
+import { drillbitArgs, drillOverrideConf, localDrillbitEnv, logbackXml, DRILLBIT_MAIN, profileStoreDir, type DrillbitLaunch } from '../../drill/launch.js';
+import { storageOverrideConf, workspaces } from '../../storage/dfs.js';
 import { DromedarError } from '../../util/errors.js';
 import { readJsonFile, tail, writeAtomic } from '../../util/files.js';
 import { freePort } from '../../util/net.js';
 import { commandLine, isAlive, signal, terminate, waitForExit } from '../../util/process.js';
 import type { Drillbit, Scheduler } from '../scheduler.js';
 import { drillbitsThatFit } from './memory.js';
+import { bwrapArgs, drillbitMounts, jdkOf, probeSandbox, sandboxedPid, SANDBOX_OFF_WARNING, sharedStateDirs, writeSandboxEtc } from './sandbox.js';
 import { EmbeddedZooKeeper } from './zookeeper.js';
 
 interface BitRecord {
@@ -34,10 +35,14 @@ interface LocalBit extends BitRecord {
   /** How the process ended, when it was our child (adopted ones: unknown). */
   exit?: string;
   failure?: string;
+  /** bwrap's own process, which waits for the sandboxed JVM (`pid`); none without the sandbox. */
+  monitor?: number;
 }
 
 export interface LocalSchedulerOptions {
   log?: (line: string) => void;
+  /** Warnings (the sandbox turned off); default: `log`. */
+  warn?: (line: string) => void;
   /** What to do with Drillbits an earlier gateway left running: take them over, or stop them. */
   leftovers?: 'adopt' | 'reap';
 }
@@ -54,6 +59,8 @@ export class LocalScheduler implements Scheduler {
   private readonly drill = new DrillObserver();
   private nextId = 1;
   private started = false;
+  /** bwrap's path once the sandbox is known to work; null with scheduler.local.sandbox false. */
+  private bwrap: string | null = null;
 
   constructor(
     private readonly config: LocalConfig,
@@ -75,7 +82,11 @@ export class LocalScheduler implements Scheduler {
 
   async start(): Promise<void> {
     if (this.started) return;
+    // Before anything starts: without a working sandbox no Drillbit starts (one line says why).
+    if (this.settings.sandbox) this.bwrap = await probeSandbox();
+    else (this.options.warn ?? this.options.log)?.(SANDBOX_OFF_WARNING);
     await mkdir(join(this.dir, 'bits'), { recursive: true });
+    for (const dir of sharedStateDirs(this.dir)) await mkdir(dir, { recursive: true });
     await mkdir(this.config.dataDir, { recursive: true });
     const zkConnect = await this.zookeeper.start();
     await this.writeClusterConf(zkConnect);
@@ -117,7 +128,7 @@ export class LocalScheduler implements Scheduler {
       // Forgotten first: a list() during the wait does not show it again.
       this.bits.delete(id);
       if (!bit.exited) await terminate(bit.pid, 10_000);
-      await rm(bit.dir, { recursive: true, force: true });
+      await this.forget(bit);
       return;
     }
     await Promise.all([...this.bits.keys()].map((bitId) => this.stop(bitId)));
@@ -152,7 +163,7 @@ export class LocalScheduler implements Scheduler {
     await mkdir(confDir, { recursive: true });
     await writeFile(
       join(confDir, 'drill-override.conf'),
-      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: join(this.dir, 'cluster'), profileStore: profileStoreDir(this.config.home), queriesPerDrillbit: this.config.pool.queriesPerDrillbit, impersonation: this.config.drill?.impersonation }),
+      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: sharedStateDirs(this.dir)[0]!, profileStore: profileStoreDir(this.config.home), queriesPerDrillbit: this.config.pool.queriesPerDrillbit, impersonation: this.config.drill?.impersonation }),
     );
     await writeFile(join(confDir, 'logback.xml'), logbackXml());
     await writeFile(join(confDir, 'storage-plugins-override.conf'), storageOverrideConf(this.config));
@@ -173,12 +184,10 @@ export class LocalScheduler implements Scheduler {
       directMemory: this.settings.directMemory,
       jvmOptions: this.settings.jvmOptions,
     };
-    const out = openSync(join(dir, 'log', 'stdout.log'), 'a');
-    // Own process group: Ctrl-C reaches the gateway, which then drains the Drillbits in order.
-    const child = spawn(this.runtime.java, drillbitArgs(launch), { cwd: dir, env: drillbitEnv(launch), stdio: ['ignore', out, out], detached: true });
-    closeSync(out);
-    if (child.pid === undefined) throw new DromedarError('drillbit_failed', `could not start ${this.runtime.java}`);
-    const bit: LocalBit = { id, pid: child.pid, host: launch.host, ports, startedAt: Date.now(), dir, child, exited: false };
+    const jdk = await jdkOf(this.runtime.java);
+    const env = localDrillbitEnv(launch, jdk.home);
+    const { child, pid } = await this.spawnDrillbit(jdk.java, drillbitArgs(launch), env, launch);
+    const bit: LocalBit = { id, pid, host: launch.host, ports, startedAt: Date.now(), dir, child, exited: false, ...(child.pid !== pid ? { monitor: child.pid } : {}) };
     child.once('exit', (code, sig) => {
       bit.exited = true;
       bit.exit = sig ? `signal ${sig}` : `exit code ${code}`;
@@ -187,8 +196,43 @@ export class LocalScheduler implements Scheduler {
     this.bits.set(id, bit);
     const record: BitRecord = { id, pid: bit.pid, host: bit.host, ports, startedAt: bit.startedAt };
     await writeAtomic(join(dir, 'drillbit.json'), JSON.stringify(record, null, 2));
-    this.options.log?.(`starting ${id} (pid ${bit.pid}, http ${ports.http}, user ${ports.user})`);
+    this.options.log?.(`starting ${id} (pid ${bit.pid}, http ${ports.http}, user ${ports.user}${this.bwrap ? ', sandboxed' : ', NOT sandboxed'})`);
     return bit;
+  }
+
+  // The JVM, in its sandbox unless that is turned off; resolves to the JVM's own pid (the
+  // one signalled, adopted and checked), which bwrap reports on its info fd.
+  private async spawnDrillbit(java: string, args: string[], env: Record<string, string>, launch: DrillbitLaunch): Promise<{ child: ChildProcess; pid: number }> {
+    const dir = launch.bitDir;
+    const out = openSync(join(dir, 'log', 'stdout.log'), 'a');
+    let child: ChildProcess;
+    try {
+      if (this.bwrap === null) {
+        // Own process group: Ctrl-C reaches the gateway, which then drains the Drillbits in order.
+        child = spawn(java, args, { cwd: dir, env, stdio: ['ignore', out, out], detached: true });
+      } else {
+        await writeSandboxEtc(dir);
+        const mounts = await drillbitMounts({
+          java,
+          drillHome: this.runtime.home,
+          confDir: launch.confDir,
+          bitDir: dir,
+          stateDirs: sharedStateDirs(this.dir),
+          workspaces: [...workspaces(this.config).values()],
+        });
+        child = spawn(this.bwrap, bwrapArgs(mounts, { env, cwd: dir, infoFd: 3 }, java, args), { cwd: dir, env: {}, stdio: ['ignore', out, out, 'pipe'], detached: true });
+      }
+    } finally {
+      closeSync(out);
+    }
+    if (child.pid === undefined) throw new DromedarError('drillbit_failed', `could not start ${this.bwrap ?? java}`);
+    if (this.bwrap === null) return { child, pid: child.pid };
+    try {
+      return { child, pid: await sandboxedPid(child) };
+    } catch (err) {
+      const why = (await tail(join(dir, 'log', 'stdout.log'), 1)) || (err as Error).message;
+      throw new DromedarError('drillbit_failed', `the Drillbit sandbox did not start: ${why.trim()}`);
+    }
   }
 
   private async freePorts(): Promise<BitRecord['ports']> {
@@ -209,6 +253,12 @@ export class LocalScheduler implements Scheduler {
     const log = await tail(join(bit.dir, 'log', 'drillbit.log'), 15);
     const stdout = await tail(join(bit.dir, 'log', 'stdout.log'), 10);
     return [log, stdout].filter(Boolean).join('\n') || '(no log output)';
+  }
+
+  private async forget(bit: LocalBit): Promise<void> {
+    // bwrap exits right after its JVM; wait for it so that no process of this Drillbit is left.
+    if (bit.monitor !== undefined) await waitForExit(bit.monitor, 5_000);
+    await rm(bit.dir, { recursive: true, force: true });
   }
 
   private async isOurs(bit: Pick<LocalBit, 'pid' | 'dir'>): Promise<boolean> {
@@ -241,3 +291,4 @@ export class LocalScheduler implements Scheduler {
     }
   }
 }
+
