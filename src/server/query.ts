@@ -13,6 +13,7 @@ import type { Plan, Sizer } from '../sizing/index.js';
 import { DromedarError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { QueryInput } from './input.js';
+import { classifyStatement } from '../sql/statements.js';
 import { checkStatement } from './policy.js';
 import type { QsfSetting } from './qsf.js';
 
@@ -42,7 +43,7 @@ interface Head {
 
 export async function runQuery(c: Context, deps: QueryDeps, input: QueryInput & { queryType?: string }, onProgress?: Progress): Promise<Response> {
   const t0 = performance.now();
-  checkStatement(input.sql);
+  await checkStatement(input.sql, { workspaces: deps.sizer.workspaceMap, defaultSchema: input.defaultSchema });
   const plan = await deps.sizer.plan(input.sql, { qsf: input.qsf ?? deps.qsf.value, defaultSchema: input.defaultSchema });
   const t1 = performance.now();
   const retries = isReadOnly(input) ? deps.retries : 0;
@@ -156,13 +157,7 @@ async function lostDrillbit(head: string, pool: PoolManager, failuresBefore: num
 /** Whether running the SQL twice is harmless: a query that only reads. */
 export function isReadOnly(input: { sql: string; queryType?: string }): boolean {
   if ((input.queryType ?? 'SQL').toUpperCase() !== 'SQL') return false;
-  const first = input.sql
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/--[^\n]*/g, ' ')
-    .replace(/^[\s(]+/, '')
-    .split(/\s/, 1)[0]!
-    .toUpperCase();
-  return ['SELECT', 'WITH', 'VALUES', 'EXPLAIN', 'SHOW', 'DESCRIBE', 'DESC'].includes(first);
+  return classifyStatement(input.sql).readOnly;
 }
 
 // Drill's REST answer carries no message for a query that failed after its header was

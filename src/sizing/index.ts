@@ -121,6 +121,11 @@ export class Sizer {
     scanWorkers.warm();
   }
 
+  /** The dfs workspaces, by name: what statements are confined to (src/server/policy.ts). */
+  get workspaceMap(): ReadonlyMap<string, Workspace> {
+    return this.workspaces;
+  }
+
   /** Starts the SQL parser's worker and loads the parser, so the first query does not wait for them. */
   warm(): Promise<void> {
     return this.reader.warm();
