@@ -138,6 +138,12 @@ function lineColumn(text: string, offset: number): [number, number] {
   return [line, column + 1];
 }
 
+// ParseException's add_escapes: \b \t \n \f \r \" \' \\ and \uXXXX for the rest.
+function unescapeJavaCC(image: string): string {
+  const simple: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', '"': '"', "'": "'", '\\': '\\' };
+  return image.replace(/\\(u[0-9a-fA-F]{4}|[btnfr"'\\])/g, (_, e: string) => (e.length === 5 ? String.fromCharCode(parseInt(e.slice(1), 16)) : simple[e]!));
+}
+
 function divergence(sql: string, gw: GatewayReading, dr: DrillReading): string | null {
   if (dr.planned) {
     if (gw.refused === 'invalid_sql') return `Drill planned a text the gateway called unreadable (${gw.kind})`;
@@ -155,7 +161,7 @@ function divergence(sql: string, gw: GatewayReading, dr: DrillReading): string |
   if (m && list.length > 0) {
     const [line, column] = lineColumn(PREFIX + sql, PREFIX.length + list.startOf(0));
     const at = [Number(m[2]), Number(m[3])] as const;
-    const image = m[1]!.toUpperCase();
+    const image = unescapeJavaCC(m[1]!).toUpperCase();
     if (image !== '' && !image.startsWith('<') && !list.tokens.some((t) => t.text.toUpperCase() === image)) {
       return `Drill stopped at a token ${m[1]} the gateway does not have`;
     }

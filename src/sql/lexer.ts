@@ -75,9 +75,10 @@ const CHARSET = new CharClass(/[A-Za-z0-9:.\-_]/);
 const COLLATION_RUN = new CharClass(new RegExp(`[${LETTER_RANGES}${DIGIT_RANGES}:.\\-_]`));
 const COLLATION = new RegExp(`[${LETTER_RANGES}${DIGIT_RANGES}][${LETTER_RANGES}${DIGIT_RANGES}:.\\-_]*\\$[${LETTER_RANGES}_]+(?:\\$[${LETTER_RANGES}${DIGIT_RANGES}_]+)?`, 'y');
 // A COLLATION_ID is looked for in runs up to this long (a regular expression over a longer
-// run could backtrack quadratically). Beyond it the run is read as identifiers and dots,
-// which names more than Drill reads: Drill sees one collation token and fails to parse.
-const COLLATION_SCAN_LIMIT = 512;
+// run could backtrack quadratically), and only where a run starts. Elsewhere the run is
+// read as identifiers and dots, which names more than Drill reads: Drill sees one
+// collation token, valid only after COLLATE, and fails to parse.
+const COLLATION_SCAN_LIMIT = 128;
 
 // Operators of more than one character (Parser.jj "SEPARATORS", "OPERATORS").
 const PUNCT2 = new Set(['<=', '>=', '<>', '!=', '||', '=>', '..', '*/']);
@@ -257,13 +258,17 @@ function wordAt(sql: string, i: number): [number, TokenKind] {
     end = i; // a non-ASCII digit starts no identifier or number, only a collation
     kind = 'invalid';
   }
-  let run = i;
-  let dollar = false;
-  while (run - i <= COLLATION_SCAN_LIMIT && COLLATION_RUN.test(sql[run])) dollar = sql[run++] === '$' || dollar;
-  if (dollar && run - i <= COLLATION_SCAN_LIMIT) {
-    COLLATION.lastIndex = i;
-    const m = COLLATION.exec(sql);
-    if (m && i + m[0].length > end) return [i + m[0].length, 'collation'];
+  // Looked for only where a run of collation characters starts (from there a collation
+  // that starts later in the run also matches, and is longer).
+  if (!COLLATION_RUN.test(sql[i - 1])) {
+    let run = i;
+    let dollar = false;
+    while (run - i <= COLLATION_SCAN_LIMIT && COLLATION_RUN.test(sql[run])) dollar = sql[run++] === '$' || dollar;
+    if (dollar && run - i <= COLLATION_SCAN_LIMIT) {
+      COLLATION.lastIndex = i;
+      const m = COLLATION.exec(sql);
+      if (m && i + m[0].length > end) return [i + m[0].length, 'collation'];
+    }
   }
   if (end === i + 1 && sql[i] === '$') return [end, 'punct']; // DOLLAR comes before IDENTIFIER
   return end > i ? [end, kind] : [i + 1, 'invalid'];
