@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { significant, significantList, tokenize, type Quoting } from '../src/sql/lexer.js';
+import { requote, significant, significantList, tokenize, type Quoting } from '../src/sql/lexer.js';
 import { classifyStatement, statementTable } from '../src/sql/statements.js';
 import { isReadOnly } from '../src/server/query.js';
 
@@ -49,6 +49,13 @@ describe('lexer: Drill 1.22 token rules', () => {
     assert.deepEqual(tokens('``'), ['invalid:`', 'invalid:`']);
     // The compact list decodes UESCAPE the same way.
     assert.equal(significantList('SELECT U&"!002fx" UESCAPE \'!\'').at(1)?.value, '/x');
+  });
+
+  test('requote: "..." and [...] identifiers become backticks, so sizing reads what Drill reads with that quoting', () => {
+    assert.equal(requote('SELECT "a" FROM dfs."x""y.json" -- "c"', 'DOUBLE_QUOTE'), 'SELECT `a` FROM dfs.`x"y.json` -- "c"');
+    assert.equal(requote('SELECT * FROM dfs.[a`b]', 'BRACKET'), 'SELECT * FROM dfs.`a``b`');
+    // A backtick is no quote to Drill then: it stays a character Drill's lexer refuses.
+    assert.ok(tokens(requote('SELECT `x` FROM t', 'DOUBLE_QUOTE')).some((t) => t.startsWith('invalid:')));
   });
 
   test("whitespace is exactly ' ', \\t, \\n, \\r, \\f; keywords match ASCII case only", () => {

@@ -524,3 +524,16 @@ function nextSignificant(list: TokenList, i: number): number {
   while (i < list.length && (list.at(i)!.kind === 'space' || list.at(i)!.kind === 'comment')) i++;
   return i;
 }
+
+/**
+ * The text with every quoted identifier written in backticks (Drill's default quoting),
+ * for a front end whose clients quote otherwise ("..." or [...]: Drill's
+ * planner.parser.quoting_identifiers): sizing reads the result exactly as Drill reads
+ * the original with that quoting. Everything else is kept as written.
+ */
+export function requote(sql: string, quoting: Quoting): string {
+  if (quoting === 'BACK_TICK') return sql;
+  return tokenize(sql, { quoting })
+    .map((t) => (t.kind === 'quoted' && !/^u&/i.test(t.text) ? '`' + t.value.replace(/`/g, '``') + '`' : t.kind === 'invalid' && t.text === '`' ? '\u0007' : t.text))
+    .join('');
+}
