@@ -23,7 +23,43 @@ export function parseDrillSql(sql: string, options: LexOptions = {}): unknown {
  */
 export function rewriteForParser(sql: string, options: LexOptions = {}): string {
   const tokens = unwrapTableFunctions(new TokenList(dropHints(tokenize(sql, options))));
-  return dropExplain(tokens).map(plainText).join('');
+  return drillForms(dropExplain(tokens)).map(plainText).join('');
+}
+
+const INTERVAL_UNITS = new Set(['YEAR', 'MONTH', 'DAY', 'HOUR', 'MINUTE', 'SECOND']);
+
+/**
+ * Drill forms node-sql-parser lacks, in forms it has, keeping every name: an interval's
+ * precision (INTERVAL '90' DAY (3): the precision goes), SUBSTRING(x FROM a FOR b)
+ * (commas), and a backtick identifier standing alone outside a table position (an alias,
+ * `value`: as "value").
+ */
+function drillForms(tokens: Token[]): Token[] {
+  const sig = tokens.map((t, i) => i).filter((i) => tokens[i]!.kind !== 'space' && tokens[i]!.kind !== 'comment');
+  const out = tokens.slice();
+  const at = (k: number) => (k >= 0 && k < sig.length ? out[sig[k]!] : undefined);
+  const blank: Token = { kind: 'space', text: ' ', value: ' ' };
+  for (let k = 0; k < sig.length; k++) {
+    const t = at(k)!;
+    if (isKeyword(t, 'INTERVAL') && at(k + 1)?.kind === 'string' && INTERVAL_UNITS.has(String(at(k + 2)?.value).toUpperCase()) && at(k + 2)?.kind === 'word') {
+      if (isPunct(at(k + 3), '(') && at(k + 4)?.kind === 'number' && isPunct(at(k + 5), ')')) {
+        for (const d of [3, 4, 5]) out[sig[k + d]!] = blank;
+      }
+    } else if (isKeyword(t, 'SUBSTRING') && isPunct(at(k + 1), '(')) {
+      let depth = 0;
+      for (let j = k + 1; j < sig.length; j++) {
+        const u = at(j)!;
+        if (isPunct(u, '(')) depth++;
+        else if (isPunct(u, ')') && --depth === 0) break;
+        else if (depth === 1 && (isKeyword(u, 'FROM') || isKeyword(u, 'FOR'))) out[sig[j]!] = { kind: 'punct', text: ',', value: ',' };
+      }
+    } else if (t.kind === 'quoted' && !isPunct(at(k - 1), '.') && !isPunct(at(k + 1), '.') && !isPunct(at(k + 1), '(')) {
+      const prev = at(k - 1);
+      const tablePosition = ['FROM', 'JOIN', 'TABLE', 'INTO', 'UPDATE'].some((w) => isKeyword(prev, w)) || isPunct(prev, ',') || isPunct(prev, '(');
+      if (!tablePosition && !UNSAFE_FOR_PARSER.test(t.value)) out[sig[k]!] = { kind: 'word', text: '"' + t.value.replace(/"/g, '""') + '"', value: t.value };
+    }
+  }
+  return out;
 }
 
 // node-sql-parser reads a backslash in a literal or identifier as an escape, where
