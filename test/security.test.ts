@@ -5,7 +5,7 @@
 // app (test/support/offline-gateway.ts: no Drill runs; a route that would need a
 // Drillbit answers 504), plus one real Gateway start for the exposure warning.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -382,7 +382,6 @@ describe('dataset paths stay inside the workspaces', () => {
     'SELECT * FROM dfs.tmp.`../../etc`',
     'SELECT * FROM `dfs`.`default`.`../../etc/passwd`',
     'SELECT * FROM DFS.DATA.`../..`',
-    'SELECT * FROM dfs."../../etc/passwd"',
     'SELECT * FROM dfs.`a``/../../../etc`',
     "SELECT * FROM table(dfs.`../../etc/passwd`(type => 'text'))",
     'SELECT * FROM dfs/* comment */.`../../etc/passwd`',
@@ -401,6 +400,10 @@ describe('dataset paths stay inside the workspaces', () => {
         assertJsonError(await post(path, sql), 403, 'path_outside_workspace', `${path} ${sql}`);
       }
     }
+    // Double quotes are no identifier quotes to Drill (backtick quoting): Drill cannot parse
+    // the text, and the gateway says so before it reaches Drill.
+    assertJsonError(await post('/query', 'SELECT * FROM dfs."../../etc/passwd"'), 400, 'invalid_sql', 'double quotes');
+    assert.ok([400, 403].includes((await post('/v1/plan', 'SELECT * FROM dfs."../../etc/passwd"')).status));
     const text = await send(gateway.url, { method: 'POST', path: '/query', headers: { ...bearer(TOKEN), 'content-type': 'text/plain' }, body: ESCAPES[0] });
     assertJsonError(text, 403, 'path_outside_workspace', 'text/plain');
     const drill = await send(gateway.url, {
@@ -419,9 +422,10 @@ describe('dataset paths stay inside the workspaces', () => {
       assert.equal(res.json.targets[0].path, join(gateway.config.dataDir, 'etc/passwd'), sql);
       assert.equal(res.json.targets[0].missing, true);
     }
-    // Not a URL either: a scheme is just a folder name under the root.
-    const url = await post('/v1/plan', 'SELECT * FROM dfs.`file:///etc/passwd`');
-    assert.ok(url.json.targets[0].path.startsWith(`${gateway.config.dataDir}/`), url.json.targets[0].path);
+    // A URI is an absolute location to Drill (Hadoop's Path), not a folder under the root: refused.
+    for (const uri of ['file:///etc/passwd', 'file:/etc/passwd', 'hdfs://h/x', 's3a://b/k', 'x:y']) {
+      assertJsonError(await post('/v1/plan', `SELECT * FROM dfs.\`${uri}\``), 403, 'path_outside_workspace', uri);
+    }
   });
 
   test('escaped dots (\\.\\.) are not a way out', async () => {
@@ -535,5 +539,124 @@ describe('the OpenAPI document', () => {
     assert.equal(res.headers.allow, 'GET, PUT, HEAD');
     assertJsonError(await send(gateway.url, { path: '/query', headers: bearer(TOKEN) }), 405, 'method_not_allowed', 'GET /query');
     assertJsonError(await send(gateway.url, { path: '/nope', headers: bearer(TOKEN) }), 404, 'not_found', 'GET /nope');
+  });
+});
+
+// Issue 11's classes, through the real gateway and a real Drillbit (with the sandbox when
+// it is on): each refused with its code before Drill sees it, or read as Drill reads it;
+// afterwards nothing outside the workspaces was read, listed, written or deleted, and
+// sys.options shows no SYSTEM-scope change.
+describe('issue 11: statements by allow-list and paths, through the real gateway and Drill', () => {
+  const config = testConfig({
+    storage: { workspaces: { default: { location: '.' }, data: { location: '.' }, tmp: { location: '../tmp', writable: true } } },
+    pool: { idleTimeoutMs: 600_000, startTimeoutMs: 240_000, maxDrillbits: 1 },
+  });
+  const outside = join(config.home, 'data2');
+  const SECRET = 'dromedar-outside-secret-7f3e';
+  let gateway: Gateway;
+  let scheduler: LocalScheduler;
+  const post = (path: string, body: unknown) =>
+    send(gateway.url, { method: 'POST', path, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const query = (sql: string) => post('/query', { sql });
+  const listOutside = () => execFileSync('find', [outside, '-printf', '%p %s %T@\n'], { encoding: 'utf8' }).split('\n').sort().join('\n');
+  const systemOptions = async () => {
+    const res = await query("SELECT name, string_val, num_val, bool_val, float_val FROM sys.options WHERE optionScope = 'SYSTEM' ORDER BY name");
+    assert.equal(res.status, 200, res.body.toString().slice(0, 300));
+    return JSON.stringify(res.json?.rows);
+  };
+  let before_: { listing: string; options: string };
+
+  before(async () => {
+    mkdirSync(join(config.dataDir, 'sub'), { recursive: true });
+    mkdirSync(join(outside, 'victim'), { recursive: true });
+    mkdirSync(join(config.home, 'tmp'), { recursive: true });
+    writeFileSync(join(config.dataDir, 'a.json'), '{"a": 1}\n');
+    writeFileSync(join(config.dataDir, 'b.json'), '{"a": 2, "pad": "' + 'x'.repeat(1000) + '"}\n');
+    writeFileSync(join(outside, 'x.json'), JSON.stringify({ secret: SECRET }) + '\n');
+    writeFileSync(join(outside, 'victim', 'keep.json'), '{"k": 1}\n');
+    symlinkSync(outside, join(config.dataDir, 'link'));
+    scheduler = new LocalScheduler(config, await resolveRuntime(config));
+    gateway = await Gateway.start(config, { scheduler, log: capturedLogger().log });
+    before_ = { listing: listOutside(), options: await systemOptions() };
+  });
+
+  after(async () => {
+    await gateway?.stop({ drainMs: 1_000 });
+    await scheduler?.stop();
+    const left = jvmsMentioning(config.home);
+    config.cleanup();
+    assert.deepEqual(left, [], 'no Drillbit or ZooKeeper of this test may outlive it');
+  });
+
+  const refused = async (sql: string, status: number, code: string, mention?: string) => {
+    const res = await query(sql);
+    assertJsonError(res, status, code, sql);
+    if (mention) assert.ok(String(res.json?.message).includes(mention), `${sql}: ${res.json?.message}`);
+    assert.ok(!res.body.toString().includes(SECRET) && !res.body.toString().includes('root:x:0'), sql);
+  };
+
+  test('statements that name files without a table: CREATE SCHEMA LOAD/PATH, aliases, functions (403 statement_not_allowed naming the kind)', async () => {
+    await refused("CREATE SCHEMA LOAD '/etc/passwd' FOR TABLE dfs.tmp.x", 403, 'statement_not_allowed', 'CREATE SCHEMA');
+    await refused("CREATE SCHEMA LOAD '/proc/self/environ' FOR TABLE dfs.tmp.x", 403, 'statement_not_allowed', 'CREATE SCHEMA');
+    await refused(`CREATE OR REPLACE SCHEMA (a INT) PATH '${join(outside, 'victim', 'new.schema')}'`, 403, 'statement_not_allowed', 'CREATE OR REPLACE SCHEMA');
+    await refused('CREATE PUBLIC ALIAS `cp` FOR STORAGE `dfs`', 403, 'statement_not_allowed', 'CREATE ALIAS');
+    await refused('/* x */ create -- y\r alias `t` FOR TABLE dfs.tmp.`t`', 403, 'statement_not_allowed', 'CREATE ALIAS');
+    await refused("CREATE FUNCTION USING JAR 'x.jar'", 403, 'statement_not_allowed', 'CREATE FUNCTION');
+    await refused('GRANT ALL ON x TO y', 403, 'statement_not_allowed', 'GRANT');
+    await refused('SELECT 1; ALTER SYSTEM SET `exec.errors.verbose` = true', 403, 'statement_not_allowed', 'more than one statement');
+    // Drill's routes get Drill's error shape beside ours.
+    const res = await post('/query.json', { queryType: 'SQL', query: "CREATE SCHEMA LOAD '/etc/passwd' FOR TABLE dfs.tmp.x" });
+    assertJsonError(res, 403, 'statement_not_allowed', '/query.json');
+    assert.equal(typeof res.json?.errorMessage, 'string');
+  });
+
+  test("comments and strings read as Drill reads them: ALTER // x SYSTEM, SHOW // x FILES, a UNION behind -- x\\r or 'a\\'", async () => {
+    await refused('ALTER // x\nSYSTEM SET `exec.errors.verbose` = true', 403, 'statement_not_allowed', 'ALTER SYSTEM');
+    await refused('ALTER -- x\rSYSTEM SET `exec.errors.verbose` = true', 403, 'statement_not_allowed', 'ALTER SYSTEM');
+    await refused('ALTER /***/ SYSTEM SET `exec.errors.verbose` = true /* */', 403, 'statement_not_allowed');
+    await refused('SHOW // x\nFILES IN dfs.data.`/`', 403, 'path_outside_workspace');
+    for (const hidden of ['-- x\r', '// x\r', "WHERE 'a\\' = 'a\\' "]) {
+      const sql = `SELECT a FROM dfs.data.\`a.json\` ${hidden}UNION ALL SELECT a FROM dfs.data.\`b.json\``;
+      const res = await post('/v1/plan', { sql });
+      assert.equal(res.status, 200, `${sql}: ${res.body.toString().slice(0, 300)}`);
+      const names = (res.json?.targets as Array<{ name: string }>).map((t) => t.name).join(' ');
+      assert.match(names, /b\.json/, `${sql}: the gateway must count what Drill reads: ${names}`);
+    }
+    // U&"..." is an identifier in every quoting mode.
+    await refused('SELECT * FROM dfs.data.U&"\\002e\\002e/data2/x.json"', 403, 'path_outside_workspace');
+    await refused("SELECT * FROM dfs.data.U&\"!002e!002e/data2/x.json\" UESCAPE '!'", 403, 'path_outside_workspace');
+    await refused('SELECT * FROM dfs.data.`a.json` /* unterminated', 400, 'invalid_sql');
+  });
+
+  test('URI paths, sibling folders, cp and sys paths, DROP outside, SHOW FILES through a link: 403 path_outside_workspace', async () => {
+    for (const sql of [
+      `SELECT * FROM dfs.data.\`file://${join(outside, 'x.json')}\``,
+      `SELECT * FROM dfs.data.\`file:${join(outside, 'x.json')}\``,
+      'SELECT * FROM dfs.data.`hdfs://localhost/x`',
+      'SELECT * FROM dfs.data.`../data2/x.json`',
+      'SELECT * FROM cp.`../../../../../etc/passwd`',
+      'SELECT * FROM sys.`../options`',
+      `DROP TABLE dfs.tmp.\`file://${join(outside, 'victim')}\``,
+      'DROP TABLE dfs.tmp.`../data2/victim`',
+      'SHOW FILES IN dfs.data.`link`',
+      'SHOW FILES IN dfs.`/etc`',
+    ]) {
+      await refused(sql, 403, 'path_outside_workspace');
+    }
+    await refused('CREATE TABLE dfs.data.`t` AS SELECT 1', 403, 'statement_not_allowed', 'writable');
+    await refused('ALTER SESSION SET `planner.parser.quoting_identifiers` = \'"\'', 403, 'forbidden_option');
+  });
+
+  test('what passes runs: a query, SHOW FILES inside, ALTER SESSION, CTAS and DROP in the writable workspace', async () => {
+    for (const sql of ['SELECT a FROM dfs.data.`a.json`', 'SHOW FILES IN dfs.data.`sub`', 'ALTER SESSION SET `store.format` = \'json\'', 'CREATE TABLE dfs.tmp.`made` AS SELECT 1 AS one', 'DROP TABLE dfs.tmp.`made`']) {
+      const res = await query(sql);
+      assert.equal(res.status, 200, `${sql}: ${res.body.toString().slice(0, 300)}`);
+      assert.equal(res.json?.queryState, 'COMPLETED', `${sql}: ${res.json?.errorMessage}`);
+    }
+  });
+
+  test('afterwards: nothing outside the workspaces changed, and no SYSTEM option did', async () => {
+    assert.equal(listOutside(), before_.listing);
+    assert.equal(await systemOptions(), before_.options);
   });
 });

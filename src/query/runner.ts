@@ -6,6 +6,7 @@
 // at: if it says a Drillbit was lost before any row, a read-only query runs once more.
 // A cancel, in any state, goes through query.cancel(); the runner carries it out in
 // Drill (Drill's REST cancel on the foreman) and frees the slot whatever Drill says.
+import { classifyStatement } from '../sql/statements.js';
 import { finished, Readable, Transform } from 'node:stream';
 import { DrillClient, type QueryRequest, type StreamedResponse } from '../drill/client.js';
 import type { Lease, PoolManager } from '../pool/pool.js';
@@ -25,7 +26,7 @@ export interface RunnerDeps {
   /** How often a read-only query is re-run after a Drillbit was lost (0: never). */
   retries: number;
   /** Statement rules (refuses what the gateway does not run); throws a DromedarError. */
-  check?: (sql: string) => void;
+  check?: (sql: string, defaultSchema: string | undefined) => Promise<unknown> | void;
   log?: Logger;
   /** Read the profile after the end for estimate vs actual (default true). */
   measure?: boolean;
@@ -91,7 +92,7 @@ export class QueryRunner {
   private async attempt(query: Query, input: RunInput): Promise<Answer> {
     const { pool } = this.deps;
     const t0 = performance.now();
-    this.deps.check?.(query.sql);
+    await this.deps.check?.(query.sql, input.defaultSchema);
     const plan = await this.deps.sizer.plan(query.sql, { qsf: input.qsf ?? this.deps.qsf(), defaultSchema: input.defaultSchema });
     query.sized(plan);
     const t1 = performance.now();
@@ -361,13 +362,7 @@ async function lostDrillbit(head: string, pool: PoolManager, failuresBefore: num
 /** Whether running the SQL twice is harmless: a query that only reads. */
 export function isReadOnly(input: { sql: string; queryType?: string }): boolean {
   if ((input.queryType ?? 'SQL').toUpperCase() !== 'SQL') return false;
-  const first = input.sql
-    .replace(/\/\*[\s\S]*?\*\//g, ' ')
-    .replace(/--[^\n]*/g, ' ')
-    .replace(/^[\s(]+/, '')
-    .split(/\s/, 1)[0]!
-    .toUpperCase();
-  return ['SELECT', 'WITH', 'VALUES', 'EXPLAIN', 'SHOW', 'DESCRIBE', 'DESC'].includes(first);
+  return classifyStatement(input.sql).readOnly;
 }
 
 // Drill's REST answer carries no message for a query that failed after its header was

@@ -51,7 +51,7 @@ export function queryEngine(deps: QueryDeps): { registry: QueryRegistry; runner:
       pool: deps.pool,
       qsf: () => deps.qsf.value,
       retries: deps.retries,
-      check: checkStatement,
+      check: (sql, defaultSchema) => checkStatement(sql, { workspaces: deps.sizer.workspaceMap, defaultSchema }),
       log: deps.log,
       measure: deps.measure,
     });

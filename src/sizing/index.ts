@@ -17,7 +17,7 @@ import { FileMeasurer, type Fallback, type Measure } from './measure.js';
 import { defaultSchemaPath, resolveTarget, type Target } from './resolve.js';
 import { drillbitsFor, parseQsf } from './qsf.js';
 import { Views, type ViewFile } from './views.js';
-import { scanWorkers } from './workers.js';
+import { scanWorkers, sizingScope } from './workers.js';
 
 export { drillbitsFor, parseQsf } from './qsf.js';
 export type { Measure } from './measure.js';
@@ -72,6 +72,8 @@ export interface PlanOptions {
 
 /** The largest SQL text sized: the gateway's request limit. */
 export const MAX_SQL_BYTES = 1024 * 1024;
+/** Table references one SQL text may name: beyond it a 400, not minutes of scans. */
+export const MAX_TABLE_REFERENCES = 1_024;
 /** Views within views are followed this deep. */
 export const MAX_VIEW_DEPTH = 16;
 // Concurrent stat calls made on the event loop's thread (cache checks) across all
@@ -121,6 +123,11 @@ export class Sizer {
     scanWorkers.warm();
   }
 
+  /** The dfs workspaces, by name: what statements are confined to (src/server/policy.ts). */
+  get workspaceMap(): ReadonlyMap<string, Workspace> {
+    return this.workspaces;
+  }
+
   /** Starts the SQL parser's worker and loads the parser, so the first query does not wait for them. */
   warm(): Promise<void> {
     return this.reader.warm();
@@ -161,10 +168,18 @@ export class Sizer {
     return this.reader.close();
   }
 
-  private async measure(sql: string, defaultSchema: string | undefined): Promise<{ parsed: boolean; targets: Measured[] }> {
+  // Each plan's scans queue apart from other plans' (workers.ts serves them round-robin).
+  private measure(sql: string, defaultSchema: string | undefined): Promise<{ parsed: boolean; targets: Measured[] }> {
+    return sizingScope.run({}, () => this.measureNow(sql, defaultSchema));
+  }
+
+  private async measureNow(sql: string, defaultSchema: string | undefined): Promise<{ parsed: boolean; targets: Measured[] }> {
     checkSql(sql);
     const schema = defaultSchemaPath(defaultSchema, this.workspaces);
     const reading = await this.reader.read(sql);
+    if (reading.refs.length > MAX_TABLE_REFERENCES) {
+      throw new DromedarError('too_many_tables', `the query names ${reading.refs.length} tables; the limit is ${MAX_TABLE_REFERENCES} table references a query`, 400);
+    }
     // Resolve all first: a bad reference fails the plan before any file system work.
     const resolved = reading.refs.map((ref) => resolveTarget(ref, schema, this.workspaces));
     const uses = readColumns(reading, sql, 'all');

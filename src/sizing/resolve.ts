@@ -54,8 +54,46 @@ function findWorkspace(name: string, workspaces: Map<string, Workspace>): Worksp
   return [...workspaces.values()].find((w) => w.name.toLowerCase() === lower) ?? null;
 }
 
+/** Whether `path` names a schema, from the default schema or the root (USE, SHOW TABLES). */
+export function schemaKnown(path: string[], defaultSchema: string[], workspaces: Map<string, Workspace>): boolean {
+  const candidates = defaultSchema.length > 0 ? [[...defaultSchema, ...path], path] : [path];
+  return candidates.some((p) => p.length > 0 && schemaAt(p, workspaces) !== null);
+}
+
+/**
+ * What makes a table path name something other than a path under the workspace: a URI
+ * scheme (Hadoop's Path reads `file:/x`, `hdfs://h/x`, `s3a://b/x`, even `x:y` as a URI,
+ * so Drill reads it as that absolute location) in any of its brace alternatives, or a
+ * backslash before a slash-free name (a Windows-style root). Null when it is a path.
+ */
+export function tablePathProblem(table: string): string | null {
+  for (const alt of expandBraces(table)) {
+    const colon = alt.indexOf(':');
+    const slash = alt.indexOf('/');
+    if (colon >= 0 && (slash < 0 || colon < slash)) return 'a URI scheme';
+  }
+  return null;
+}
+
+// cp reads the class path (`..` there reaches the file system); sys and
+// information_schema hold tables by plain name only.
+function metadataPathProblem(plugin: string, table: string): string | null {
+  const problem = tablePathProblem(table);
+  if (problem) return problem;
+  const alternatives = expandBraces(table).map((alt) => alt.replace(/\\(.)/g, '$1'));
+  if (plugin === 'cp') {
+    if (alternatives.some((alt) => alt.startsWith('/') || alt.split('/').includes('..'))) return 'a leading / or ..';
+    return null;
+  }
+  return /[/\\]|\.\./.test(table) ? 'a path (its tables have plain names)' : null;
+}
+
 function target(schema: Schema, path: string[], ref: TableRef): Target {
   if (!schema.workspace) {
+    const problem = metadataPathProblem(schema.plugin, ref.table);
+    if (problem) {
+      throw new DromedarError('path_outside_workspace', `table ${ref.table} in ${schema.plugin} has ${problem}: Dromedar reads ${schema.plugin} by plain names`, 403);
+    }
     return { kind: 'metadata', name: `${path.join('.')}.\`${ref.table}\``, plugin: schema.plugin };
   }
   const ws = schema.workspace;
@@ -71,6 +109,10 @@ function target(schema: Schema, path: string[], ref: TableRef): Target {
 
 /** The absolute path of a table path in a workspace; refuses paths that leave it. */
 export function pathInWorkspace(ws: Workspace, table: string): string {
+  const problem = tablePathProblem(table);
+  if (problem) {
+    throw new DromedarError('path_outside_workspace', `path ${table} in workspace dfs.${ws.name} has ${problem}: table paths are relative to the workspace root`, 403);
+  }
   const path = resolvePath(ws.root, table.replace(/^\/+/, ''));
   // Hadoop unescapes `\.` and expands `{a,b}` before it resolves a path, so `\.\./` and
   // `{.,x}./` are `../` to Drill: check every literal form the pattern can take.

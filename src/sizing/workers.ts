@@ -1,7 +1,11 @@
 // The worker threads that scan (scan-worker.ts), shared by every Sizer of the
 // process like libuv's thread pool is: up to MAX_WORKERS, started on demand (or
-// ahead with warm()), each running one job at a time; jobs wait in order. An idle
+// ahead with warm()), each running one job at a time. Jobs wait in one queue per
+// request (sizingScope), served round-robin: a request with 8,000 globs to scan
+// takes one turn in each round, so another request's one scan waits behind at most
+// one job of each other request, not behind all of them (issue 11 item 5). An idle
 // worker does not keep the process alive, one with a job does.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Worker } from 'node:worker_threads';
 import { DromedarError } from '../util/errors.js';
 import type { FooterResult } from './footer.js';
@@ -24,7 +28,12 @@ export type WorkerReply =
 
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
+/** The request a scan is for: Sizer.plan runs in its own scope. */
+export const sizingScope = new AsyncLocalStorage<object>();
+const SHARED = {};
+
 interface Job {
+  owner: object;
   request: Request;
   resolve: (reply: WorkerReply) => void;
   reject: (err: Error) => void;
@@ -35,11 +44,17 @@ interface Slot {
   job: Job | null;
 }
 
-class ScanWorkers {
+export class ScanWorkers {
   private readonly slots: Slot[] = [];
-  private readonly queue: Job[] = [];
-  private head = 0;
+  /** Waiting jobs by request, in the round-robin order of the requests. */
+  private readonly queues = new Map<object, Job[]>();
   private nextId = 1;
+
+  /** `onDispatch` sees each job as it goes to a worker (tests: the order is the fairness). */
+  constructor(
+    private readonly maxWorkers = MAX_WORKERS,
+    private readonly onDispatch?: (request: Request, owner: object) => void,
+  ) {}
 
   /** Starts a worker if none runs, so that the first scan need not wait for one. */
   warm(): void {
@@ -71,22 +86,41 @@ class ScanWorkers {
     return new DromedarError('sizing_failed', `unexpected reply from the scan worker: ${reply.kind}`, 500);
   }
 
+  /** Jobs waiting (not yet with a worker), all requests together. */
+  get waiting(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
   private run(request: Request): Promise<WorkerReply> {
+    const owner = sizingScope.getStore() ?? SHARED;
     return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
+      const queue = this.queues.get(owner);
+      if (queue) queue.push({ owner, request, resolve, reject });
+      else this.queues.set(owner, [{ owner, request, resolve, reject }]);
       this.dispatch();
     });
   }
 
+  // The next job round-robin: the first request's first job, and that request goes to
+  // the back of the line (Map order is insertion order).
+  private take(): Job | null {
+    for (const [owner, queue] of this.queues) {
+      const job = queue.shift()!;
+      this.queues.delete(owner);
+      if (queue.length > 0) this.queues.set(owner, queue);
+      return job;
+    }
+    return null;
+  }
+
   private dispatch(): void {
-    while (this.head < this.queue.length) {
-      const slot = this.slots.find((s) => s.job === null) ?? (this.slots.length < MAX_WORKERS ? this.start() : null);
+    while (this.queues.size > 0) {
+      const slot = this.slots.find((s) => s.job === null) ?? (this.slots.length < this.maxWorkers ? this.start() : null);
       if (!slot) return;
-      const job = this.queue[this.head++]!;
-      if (this.head === this.queue.length) {
-        this.queue.length = 0;
-        this.head = 0;
-      }
+      const job = this.take()!;
+      this.onDispatch?.(job.request, job.owner);
       slot.job = job;
       slot.worker.ref();
       slot.worker.postMessage({ ...job.request, id: this.nextId++ });

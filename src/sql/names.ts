@@ -15,7 +15,7 @@ export function namedColumns(sql: string): ColumnUse {
   const names = new Set<string>();
   for (let i = 0; i < list.length; i++) {
     const token = list.at(i)!;
-    if (token.kind === 'word' || token.kind === 'quoted' || token.kind === 'dquoted') {
+    if (token.kind === 'word' || token.kind === 'quoted') {
       names.add(token.value.toLowerCase());
     } else if (list.isPunctAt(i, '*')) {
       const before = list.at(i - 1);
