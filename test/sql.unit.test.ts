@@ -189,8 +189,9 @@ describe('SqlReader', () => {
   });
 
   test('a parse past its deadline gets the fallback, and the next parse works', async () => {
-    // Long enough for a worker to start on a busy machine, far shorter than the parse.
-    const reader = new SqlReader(1_500);
+    // Long enough for a worker to start on a busy machine, far shorter than the parse; a
+    // heap large enough that the deadline, not the heap bound, stops this parse.
+    const reader = new SqlReader({ deadlineMs: 1_500, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     // node-sql-parser backtracks exponentially here: minutes without the deadline.
     const slow = 'SELECT * FROM dfs.`slow` WHERE ' + '('.repeat(30) + 'a = 1 ??';
     const started = performance.now();
@@ -221,6 +222,17 @@ describe('SqlReader', () => {
     // Running out of memory is a property of the text: the fallback is cached.
     assert.deepEqual(await reader.read(hostile), big);
     assert.equal(reader.stats().parsed, stats.parsed);
+    await reader.close();
+  });
+
+  test('a backtracking parse that exhausts the worker heap ends only the worker (V8 aborts the process that reaches it)', async () => {
+    const reader = new SqlReader({ deadlineMs: 20_000 });
+    const slow = 'SELECT * FROM dfs.`slow` WHERE ' + '('.repeat(30) + 'a = 1 ??';
+    const reading = await reader.read(slow);
+    assert.deepEqual([reading.parsed, names(reading)], [false, ['dfs|slow']]);
+    assert.equal(reader.stats().outOfMemory, 1);
+    const after = await reader.read('SELECT * FROM dfs.`after`');
+    assert.equal(after.parsed, true);
     await reader.close();
   });
 

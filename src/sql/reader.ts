@@ -1,14 +1,15 @@
-// Reads table references off the main thread, one SQL text at a time, each
-// with a deadline. A parse past its deadline stops the worker (the only way to
+// Reads table references in a child process (the worker), one SQL text at a time,
+// each with a deadline. A parse past its deadline stops the worker (the only way to
 // stop a synchronous parser) and the query gets the token fallback instead:
 // slower parses cost that one query its pruning, never the gateway a hang.
 // The worker's heap is bounded too: node-sql-parser builds an AST several
 // hundred times the size of its text (a 1 MiB column list grows the process by
-// 300+ MiB), so a text that needs more than the bound kills the worker
-// (ERR_WORKER_OUT_OF_MEMORY), gets the fallback, and a new worker takes over.
+// 300+ MiB), so a text that needs more than the bound ends the worker (V8's heap-limit
+// abort, in its own process), gets the fallback, and a new worker takes over.
 // Readings are cached by exact SQL text: a repeated query never crosses to
 // the worker again.
-import { Worker, type ResourceLimits } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
 import { fallbackReading } from './references.js';
 import type { SqlReading } from './types.js';
@@ -21,7 +22,13 @@ export const DEFAULT_PARSE_DEADLINE_MS = 3_000;
  * text takes: it runs out in 1-2 s having grown the gateway by ~75 MiB, where the
  * unbounded worker grew it by ~180 MiB until the deadline (and 300+ MiB beyond).
  */
-export const PARSE_WORKER_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
+export const PARSE_WORKER_LIMITS: ParseWorkerLimits = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
+
+/** The worker process's V8 heap: old generation and young generation, in MiB. */
+export interface ParseWorkerLimits {
+  maxOldGenerationSizeMb: number;
+  maxYoungGenerationSizeMb?: number;
+}
 
 export const DEFAULT_CACHE_ENTRIES = 500;
 /** Counted as 2 bytes per character of the text plus the references. */
@@ -31,7 +38,7 @@ export interface SqlReaderOptions {
   /** Covers waiting in the queue as well as parsing. */
   deadlineMs?: number;
   /** The worker's resourceLimits; default PARSE_WORKER_LIMITS. */
-  resourceLimits?: ResourceLimits;
+  resourceLimits?: ParseWorkerLimits;
   /** Readings cached by text; 0 turns the cache off. */
   cacheEntries?: number;
   cacheBytes?: number;
@@ -61,11 +68,11 @@ interface Job {
 }
 
 export class SqlReader {
-  private worker: Worker | null = null;
+  private worker: ChildProcess | null = null;
   private current: Job | null = null;
   private readonly queue: Job[] = [];
   private readonly deadlineMs: number;
-  private readonly resourceLimits: ResourceLimits;
+  private readonly resourceLimits: ParseWorkerLimits;
   private readonly cache: LRUCache<string, SqlReading> | null;
   private readonly counters: SqlReaderStats = { cached: 0, parsed: 0, deadline: 0, outOfMemory: 0, crashed: 0, workersStarted: 0 };
 
@@ -111,7 +118,7 @@ export class SqlReader {
     const pending = [...(this.current ? [this.current] : []), ...this.queue.splice(0)];
     this.current = null;
     for (const job of pending) this.settle(job, fallbackReading(job.sql));
-    await worker?.terminate();
+    if (worker) await stopProcess(worker);
   }
 
   private enqueue(sql: string, cacheable: boolean): Promise<SqlReading> {
@@ -135,23 +142,29 @@ export class SqlReader {
       }
       this.current = job;
       this.counters.parsed++;
-      this.ensureWorker().postMessage(job.sql);
+      this.ensureWorker().send(job.sql);
     }
   }
 
-  private ensureWorker(): Worker {
+  private ensureWorker(): ChildProcess {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./parse-worker.js', import.meta.url), { resourceLimits: this.resourceLimits });
+    const { maxOldGenerationSizeMb: old, maxYoungGenerationSizeMb: young } = this.resourceLimits;
+    const execArgv = [`--max-old-space-size=${old}`, ...(young ? [`--max-semi-space-size=${Math.max(1, Math.floor(young / 2))}`] : [])];
+    // stderr is read only for V8's heap-limit message; stdout is nobody's.
+    const worker = fork(fileURLToPath(new URL('./parse-worker.js', import.meta.url)), [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.counters.workersStarted++;
+    let stderr = '';
+    worker.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4096)));
     // A stopped worker's last message must not answer the next job.
     worker.on('message', (reading: SqlReading) => {
       if (worker === this.worker && this.current) this.finish(this.current, reading, true);
     });
-    worker.on('error', (err: Error & { code?: string }) => this.abandon(worker, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'outOfMemory' : 'crashed'));
-    worker.on('exit', () => this.abandon(worker, 'crashed'));
+    worker.on('error', () => this.abandon(worker, 'crashed'));
+    worker.on('exit', () => this.abandon(worker, /heap limit|out of memory/i.test(stderr) ? 'outOfMemory' : 'crashed'));
     // Pending reads keep the process alive through their timers, an idle worker must not.
-    // (After the listeners: a 'message' listener refs the worker again.)
     worker.unref();
+    worker.channel?.unref();
+    (worker.stderr as unknown as { unref?: () => void } | null)?.unref?.();
     this.worker = worker;
     return worker;
   }
@@ -160,7 +173,7 @@ export class SqlReader {
   // and a new worker starts at once, so the next query finds it ready. Running out of memory is
   // a property of the text, so that fallback is cached: sending the text again does
   // not cost another worker.
-  private abandon(worker: Worker, why: 'outOfMemory' | 'crashed'): void {
+  private abandon(worker: ChildProcess, why: 'outOfMemory' | 'crashed'): void {
     if (this.worker !== worker) return;
     this.worker = null;
     const job = this.current;
@@ -176,7 +189,7 @@ export class SqlReader {
     if (job === this.current) {
       const worker = this.worker;
       this.worker = null;
-      void worker?.terminate();
+      if (worker) void stopProcess(worker);
       // Not cached: a busy machine, not the text, may have made it late.
       this.finish(job, fallbackReading(job.sql), false);
       this.ensureWorker();
@@ -203,6 +216,17 @@ export class SqlReader {
     clearTimeout(job.timer);
     job.resolve(reading);
   }
+}
+
+/** Kills a worker process and resolves once it is gone. */
+function stopProcess(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    worker.once('exit', () => resolve());
+    // Waited for: the exit must keep the process alive until it comes.
+    worker.ref();
+    worker.kill('SIGKILL');
+  });
 }
 
 function readingSize(reading: SqlReading, sql: string): number {
