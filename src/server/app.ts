@@ -15,6 +15,7 @@ import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
 import { ApiRoutes, errors, type RouteSpec } from './openapi.js';
 import { planRoutes } from './plan.js';
+import { trinoRoutes, type TrinoDeps } from '../trino/routes.js';
 import { runQuery, type Decision, type QueryDeps } from './query.js';
 import { decisionHeaders, drillResult, plan, qsfParameters, queryBody, sqlText } from './schemas.js';
 
@@ -25,6 +26,8 @@ export interface AppDeps extends QueryDeps {
   auth?: { tokens: readonly string[]; session?: SessionSettings };
   /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
   drill?: { impersonation: boolean; options: DrillOptions };
+  /** Trino's client protocol (src/trino): the Drill schemas the gateway knows, timeouts, page size. */
+  trino?: Pick<TrinoDeps, 'schemas' | 'clientTimeoutMs' | 'pageBytes'>;
 }
 
 const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
@@ -58,6 +61,7 @@ export function createApp(deps: AppDeps): Hono {
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
   drillWebRoutes(api, authenticator);
+  trinoRoutes(app, { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log, drillOptions: deps.drill?.options, ...(deps.trino ?? { schemas: () => [], clientTimeoutMs: 300_000, pageBytes: 1 << 20 }) });
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));
   app.onError((err, c) => {

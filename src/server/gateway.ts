@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { installDir } from '../drill/install.js';
 import { DrillOptionCatalog } from '../drill/options.js';
 import { createApp } from './app.js';
+import { trinoSchemas } from '../trino/names.js';
 import { DrillOptions } from './drill-compat.js';
 import { exposureWarning } from './auth.js';
 import { createHttpServer } from './http-server.js';
@@ -55,7 +56,8 @@ export class Gateway {
     // A cold parser worker costs the first query ~200 ms: load it now, beside the rest.
     const warm = sizer.warm().catch(() => {});
     const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(config.drill.home ?? installDir(config))) };
-    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill });
+    const trino = { schemas: () => trinoSchemas(config), clientTimeoutMs: config.trino.clientTimeoutMs, pageBytes: config.trino.pageBytes };
+    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, trino });
     await warm;
     const server = await listen(app.fetch, config.server.host, config.server.port);
     pool.start();

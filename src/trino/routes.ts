@@ -1,0 +1,223 @@
+// Trino's client protocol over the gateway: POST /v1/statement starts a query and
+// answers at once (QUEUED while Drillbits start), each GET of nextUri answers within
+// about a second with the state and, once Drill answers, a page of rows; DELETE of
+// nextUri (or DELETE /v1/query/{id}) cancels. The SQL goes through the same sizing,
+// statement rules and pool as POST /query.
+import type { Context, Hono } from 'hono';
+import type { PoolManager } from '../pool/pool.js';
+import type { DrillOptions } from '../server/drill-compat.js';
+import type { Sizer } from '../sizing/index.js';
+import { DromedarError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { answerMetadata, rewriteMetadata, type StaticAnswer } from './metadata.js';
+import { queryError, resultsJson, TRINO_VERSION, type Results, type Stats } from './protocol.js';
+import { TrinoQuery, TrinoRegistry } from './query.js';
+import { control, defaultSchema, drillOptions, readSession, toDrillQuoting, type TrinoSession } from './session.js';
+
+export interface TrinoDeps {
+  sizer: Sizer;
+  pool: PoolManager;
+  qsf: { value: number };
+  log: Logger;
+  drillOptions?: DrillOptions;
+  /** Names the gateway knows without Drill: Drill schema names (dfs.data, cp.default, ...). */
+  schemas: () => string[];
+  /** Cancel a query nobody polled for this long (Trino's query.client.timeout). */
+  clientTimeoutMs: number;
+  /** Rows per page are cut at this many bytes of encoded JSON. */
+  pageBytes: number;
+}
+
+const MAX_WAIT_MS = 1_000;
+const started = Date.now();
+
+export function trinoRoutes(app: Hono, deps: TrinoDeps): TrinoRegistry {
+  const registry = new TrinoRegistry(deps.clientTimeoutMs);
+  app.get('/v1/info', (c) =>
+    c.json({ nodeVersion: { version: TRINO_VERSION }, environment: 'dromedar', coordinator: true, starting: false, uptime: uptime() }),
+  );
+  app.get('/v1/info/state', (c) => c.json('ACTIVE'));
+  app.post('/v1/statement', async (c) => postStatement(c, deps, registry));
+  app.get('/v1/statement/executing/:id/:slug/:token', async (c) => getResults(c, registry));
+  app.delete('/v1/statement/executing/:id/:slug/:token', (c) => cancel(c, registry, c.req.param('id') ?? '', c.req.param('slug')));
+  app.get('/v1/query/:id', (c) => {
+    const q = registry.get(c.req.param('id') ?? '');
+    if (!q) return notFound(c, 'Query not found');
+    return c.json({ queryId: q.id, state: q.state, query: q.spec.sql, session: { user: q.spec.user, source: q.spec.source, clientTags: q.spec.tags }, drillQueryId: q.drillQueryId, stats: stats(q), error: q.failure && queryError(q.failure.code, q.failure.status, q.failure.message) });
+  });
+  app.delete('/v1/query/:id', (c) => cancel(c, registry, c.req.param('id') ?? ''));
+  return registry;
+}
+
+function uptime(): string {
+  return `${((Date.now() - started) / 60_000).toFixed(2)}m`;
+}
+
+// Trino answers malformed protocol requests with plain text and a status.
+function plain(c: Context, status: 400 | 404 | 410, message: string): Response {
+  return c.text(message, status);
+}
+
+function notFound(c: Context, message: string): Response {
+  return plain(c, 404, message);
+}
+
+function base(c: Context): string {
+  const url = new URL(c.req.url);
+  // Behind a TLS terminator (see the README), the URIs the client follows are its own.
+  const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() || url.protocol.replace(':', '');
+  const host = c.req.header('x-forwarded-host')?.split(',')[0]?.trim() || c.req.header('host') || url.host;
+  return `${proto}://${host}`;
+}
+
+async function postStatement(c: Context, deps: TrinoDeps, registry: TrinoRegistry): Promise<Response> {
+  const sql = await c.req.text();
+  if (sql.trim() === '') return plain(c, 400, 'SQL statement is empty');
+  let session: TrinoSession;
+  try {
+    session = readSession((name) => c.req.header(name));
+  } catch (err) {
+    return plain(c, 400, (err as Error).message);
+  }
+  const uri = base(c);
+  const headers = new Headers({ 'content-type': 'application/json' });
+  let spec: { sql: string; options: Record<string, string> | undefined };
+  try {
+    const ctl = control(sql, session);
+    if (ctl && ctl.kind !== 'execute') {
+      applyControl(ctl, headers);
+      return staticAnswer(uri, { columns: [], rows: [], updateType: updateType(ctl.kind) }, headers);
+    }
+    const text = ctl?.kind === 'execute' ? ctl.sql : sql;
+    const meta = answerMetadata(text, session, deps.schemas());
+    if (meta) return staticAnswer(uri, meta, headers);
+    const options = deps.drillOptions;
+    const catalog = options && Object.keys(session.properties).length > 0 ? await options.get(deps.pool, c.req.raw.signal) : null;
+    spec = { sql: rewriteMetadata(toDrillQuoting(text).replace(/;\s*$/, '')), options: drillOptions(session, catalog) };
+  } catch (err) {
+    return failedAnswer(uri, err, headers);
+  }
+  const q = new TrinoQuery(
+    { sql: spec.sql, defaultSchema: defaultSchema(session), options: spec.options, user: session.user, source: session.source, tags: session.tags },
+    { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log },
+    deps.pageBytes,
+  );
+  registry.add(q);
+  // A moment for a query that starts at once (a Drillbit is up): fewer round trips.
+  await q.waitStarted(performance.now() + 50);
+  return new Response(resultsJson(results(q, uri, [])), { status: 200, headers });
+}
+
+function updateType(kind: string): string {
+  return { use: 'USE', set: 'SET SESSION', reset: 'RESET SESSION', prepare: 'PREPARE', deallocate: 'DEALLOCATE' }[kind] ?? kind.toUpperCase();
+}
+
+// The X-Trino-Set-* answers; a SET SESSION is checked as a Drill option first.
+function applyControl(ctl: Exclude<ReturnType<typeof control>, null>, headers: Headers): void {
+  switch (ctl.kind) {
+    case 'use':
+      headers.set('x-trino-set-catalog', ctl.catalog);
+      if (ctl.schema) headers.set('x-trino-set-schema', ctl.schema);
+      break;
+    case 'set':
+      drillOptions({ properties: { [ctl.name]: ctl.value } } as TrinoSession, null);
+      headers.set('x-trino-set-session', `${ctl.name}=${encodeURIComponent(ctl.value)}`);
+      break;
+    case 'reset':
+      headers.set('x-trino-clear-session', ctl.name);
+      break;
+    case 'prepare':
+      headers.set('x-trino-added-prepare', `${encodeURIComponent(ctl.name)}=${encodeURIComponent(ctl.sql)}`);
+      break;
+    case 'deallocate':
+      headers.set('x-trino-deallocated-prepare', encodeURIComponent(ctl.name));
+      break;
+  }
+}
+
+let staticSequence = 0;
+
+function staticId(): string {
+  const now = new Date().toISOString();
+  return `${now.slice(0, 10).replace(/-/g, '')}_${now.slice(11, 19).replace(/:/g, '')}_s${String(staticSequence++ % 10000).padStart(4, '0')}_drome`;
+}
+
+const FINISHED_STATS = (rows: number): Stats => ({ state: 'FINISHED', queued: false, scheduled: true, nodes: 0, totalSplits: 0, completedSplits: 0, elapsedTimeMillis: 0, queuedTimeMillis: 0, processedRows: rows, processedBytes: 0, physicalInputBytes: 0 });
+
+function staticAnswer(uri: string, answer: StaticAnswer, headers: Headers): Response {
+  const id = staticId();
+  const body: Results = {
+    id,
+    infoUri: `${uri}/v1/query/${id}`,
+    stats: FINISHED_STATS(answer.rows.length),
+    ...(answer.updateType ? { updateType: answer.updateType } : { columns: answer.columns, rows: answer.rows }),
+  };
+  return new Response(resultsJson(body), { status: 200, headers });
+}
+
+function failedAnswer(uri: string, err: unknown, headers: Headers): Response {
+  const e = err instanceof DromedarError ? err : new DromedarError('internal', 'internal error in the gateway; see its log', 500);
+  const id = staticId();
+  const body: Results = { id, infoUri: `${uri}/v1/query/${id}`, stats: { ...FINISHED_STATS(0), state: 'FAILED' }, error: queryError(e.code === 'syntax_error' ? 'drill_query_failed' : e.code, e.status, e.code === 'syntax_error' ? `PARSE ERROR: ${e.message}` : e.message) };
+  return new Response(resultsJson(body), { status: 200, headers });
+}
+
+function stats(q: TrinoQuery): Stats {
+  const now = q.ended ?? performance.now();
+  const queuedUntil = q.startedRunning ?? q.ended ?? now;
+  return {
+    state: q.state,
+    queued: q.state === 'QUEUED',
+    scheduled: q.state !== 'QUEUED',
+    nodes: q.up,
+    totalSplits: q.wanted,
+    completedSplits: q.state === 'QUEUED' ? q.up : q.done ? q.wanted : 0,
+    elapsedTimeMillis: Math.round(now - q.created),
+    queuedTimeMillis: Math.round(queuedUntil - q.created),
+    processedRows: q.processedRows,
+    processedBytes: q.processedBytes,
+    physicalInputBytes: q.plan?.bytes ?? 0,
+  };
+}
+
+function results(q: TrinoQuery, uri: string, rows: string[]): Results {
+  const r: Results = {
+    id: q.id,
+    infoUri: `${uri}/v1/query/${q.id}`,
+    stats: stats(q),
+  };
+  const next = `${uri}/v1/statement/executing/${q.id}/${q.slug}/${q.token}`;
+  if (!q.done) {
+    r.nextUri = next;
+    r.partialCancelUri = `${uri}/v1/query/${q.id}`;
+  }
+  if (q.columns && q.state !== 'FAILED' && q.state !== 'CANCELED') r.columns = q.columns;
+  if (rows.length > 0) r.rows = rows;
+  if (q.failure && (q.state === 'FAILED' || q.state === 'CANCELED')) r.error = queryError(q.failure.code, q.failure.status, q.failure.message);
+  return r;
+}
+
+async function getResults(c: Context, registry: TrinoRegistry): Promise<Response> {
+  const q = registry.get(c.req.param('id') ?? '');
+  const token = Number(c.req.param('token'));
+  if (!q || q.slug !== c.req.param('slug') || !Number.isInteger(token)) return notFound(c, 'Query not found');
+  q.lastPoll = performance.now();
+  // The page last sent, again: a client retrying a GET whose answer it lost.
+  if (q.lastServed && token === q.lastServed.token) return new Response(q.lastServed.body, { headers: { 'content-type': 'application/json' } });
+  if (token !== q.token) return plain(c, 410, `Query ${q.id}: token ${token} is gone (the next is ${q.token})`);
+  q.token++;
+  const deadline = performance.now() + MAX_WAIT_MS;
+  await q.waitStarted(deadline);
+  const page = q.state === 'RUNNING' ? await q.nextPage(deadline) : { rows: [] };
+  const body = resultsJson(results(q, base(c), page.rows));
+  q.lastServed = { token, body };
+  q.lastPoll = performance.now();
+  return new Response(body, { headers: { 'content-type': 'application/json' } });
+}
+
+function cancel(c: Context, registry: TrinoRegistry, id: string, slug?: string): Response {
+  const q = registry.get(id);
+  if (!q || (slug !== undefined && q.slug !== slug)) return notFound(c, 'Query not found');
+  q.cancel('client');
+  return c.body(null, 204);
+}
