@@ -165,7 +165,7 @@ export function rewriteMetadata(sql: string): string {
       else if (lower.length >= 2 && lower[lower.length - 2] === 'information_schema') replacement = INFO[lower[lower.length - 1]!];
       if (replacement) {
         // The subquery keeps the table's last name as its alias, so t.col still reads.
-        out.push(`(${replacement}) AS ${lower[lower.length - 1]}`);
+        out.push(`(${replacement}) AS \`${lower[lower.length - 1]}\``);
         i = end - 1;
         continue;
       }

@@ -32,7 +32,8 @@ const CODES: Record<string, ErrorCode> = {
 export function errorCode(code: string, status: number, message: string): ErrorCode {
   if (code === 'USER_CANCELED' || code === 'ABANDONED_QUERY') return CODES[code]!;
   if (code === 'drill_query_failed' || code === 'drill_error') {
-    if (/^(PARSE|VALIDATION) ERROR/.test(message)) return /not found|cannot be found|not exist/i.test(message) ? CODES.NOT_FOUND! : CODES.SYNTAX_ERROR!;
+    if (/\b(not found|cannot be found|does not exist)\b/i.test(message)) return CODES.NOT_FOUND!;
+    if (/^(PARSE|VALIDATION) ERROR|Encountered ".*" at line/.test(message)) return CODES.SYNTAX_ERROR!;
     if (/^(UNSUPPORTED_OPERATION|PLAN) ERROR/.test(message)) return CODES.NOT_SUPPORTED!;
     if (/^RESOURCE ERROR/.test(message)) return CODES.GENERIC_INSUFFICIENT_RESOURCES!;
     if (/^(SYSTEM|CONNECTION|INTERNAL) ERROR/.test(message)) return CODES.DRILL_ERROR!;

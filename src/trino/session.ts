@@ -203,12 +203,9 @@ function quote(value: string): string {
 
 /** The statement with each ? parameter marker replaced by its literal, in order. */
 export function bind(sql: string, parameters: string[]): string {
+  const tokens = tokenize(sql);
+  const markers = tokens.filter((t) => t.kind === 'punct' && t.text === '?').length;
+  if (markers !== parameters.length) throw new DromedarError('syntax_error', `the statement has ${markers} ? parameters, ${parameters.length} were given`, 400);
   let n = 0;
-  const out = tokenize(sql).map((t) => {
-    if (t.kind !== 'punct' || t.text !== '?') return t.text;
-    if (n >= parameters.length) throw new DromedarError('syntax_error', `the statement has more ? parameters than the ${parameters.length} given`, 400);
-    return parameters[n++]!;
-  });
-  if (n !== parameters.length) throw new DromedarError('syntax_error', `the statement has ${n} ? parameters, ${parameters.length} were given`, 400);
-  return out.join('');
+  return tokens.map((t) => (t.kind === 'punct' && t.text === '?' ? parameters[n++]! : t.text)).join('');
 }
