@@ -31,6 +31,7 @@ const CODES: Record<string, ErrorCode> = {
 /** Trino's error code for a gateway error (code and HTTP status) or a Drill message. */
 export function errorCode(code: string, status: number, message: string): ErrorCode {
   if (code === 'USER_CANCELED' || code === 'ABANDONED_QUERY') return CODES[code]!;
+  if (code === 'cancelled') return CODES.USER_CANCELED!;
   if (code === 'drill_query_failed' || code === 'drill_error') {
     if (/\b(not found|cannot be found|does not exist)\b/i.test(message)) return CODES.NOT_FOUND!;
     if (/^(PARSE|VALIDATION) ERROR|Encountered ".*" at line/.test(message)) return CODES.SYNTAX_ERROR!;

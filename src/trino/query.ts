@@ -1,17 +1,19 @@
-// One Trino query, from POST /v1/statement to its last page: sizing, the wait for
-// Drillbits (QUEUED, with n of N up), Drill's answer paged as the client pulls
-// (RUNNING), then FINISHED, FAILED or CANCELED. Cancel works in every state: a
-// waiting query leaves the pool's queue (its signal), a running one is cancelled in
-// Drill on its foreman and its lease freed. A query nobody polls for clientTimeoutMs
-// is cancelled, as Trino abandons it.
-//
-// Issue 12's Query object (src/query/) is the gateway-wide owner of a query's
-// lifecycle; until it lands this is the Trino front end's own, with the same states.
+// One Trino query, from POST /v1/statement to its last page, as a view over the
+// gateway's Query (src/query, issue 12), which owns the state: sizing, the wait for
+// Drillbits (QUEUED / STARTING_DRILLBITS with n of N up: Trino's QUEUED), Drill's
+// answer paged as the client pulls (RUNNING), then FINISHED, FAILED or CANCELED.
+// This adds what only the Trino protocol has: the nextUri secret and token, the page
+// last sent (a retried GET), and the pager over Drill's answer. Cancel works in every
+// state (Query.cancel: the wait is aborted; a running query is cancelled in Drill on
+// its foreman), whoever asks (DELETE of nextUri, DELETE /v1/queries/{id}). A query
+// nobody polls for clientTimeoutMs fails as ABANDONED_QUERY, as Trino's does.
 import { randomBytes } from 'node:crypto';
 import { DrillClient, type QueryRequest } from '../drill/client.js';
 import type { Lease, PoolManager } from '../pool/pool.js';
+import { Query, type CancelOutcome, type QueryError as ModelError } from '../query/query.js';
+import type { QueryRegistry } from '../query/registry.js';
 import { checkStatement } from '../server/policy.js';
-import type { Plan, Sizer } from '../sizing/index.js';
+import type { Sizer } from '../sizing/index.js';
 import { DromedarError, describe } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { DrillAnswerReader, Pager, type Page } from './pager.js';
@@ -19,17 +21,13 @@ import type { TrinoColumn } from './types.js';
 
 export type TrinoState = 'QUEUED' | 'RUNNING' | 'FINISHED' | 'FAILED' | 'CANCELED';
 
-export interface QueryFailure {
-  message: string;
-  code: string;
-  status: number;
-}
-
 export interface RunnerDeps {
   sizer: Sizer;
   pool: PoolManager;
   qsf: { value: number };
   log?: Logger;
+  /** The gateway's registry of queries (GET/DELETE /v1/queries), when there is one. */
+  queries?: QueryRegistry;
 }
 
 export interface QuerySpec {
@@ -47,23 +45,23 @@ export interface Served {
   body: string;
 }
 
-const TODAY = () => new Date().toISOString().slice(0, 10).replace(/-/g, '');
 let sequence = 0;
 
+function trinoId(): string {
+  const now = new Date().toISOString();
+  return `${now.slice(0, 10).replace(/-/g, '')}_${now.slice(11, 19).replace(/:/g, '')}_${String(sequence++ % 100000).padStart(5, '0')}_drome`;
+}
+
 export class TrinoQuery {
-  readonly id: string;
+  readonly model: Query;
   /** The nextUri secret: a token guessed from the id alone is not enough. */
   readonly slug = `x${randomBytes(16).toString('hex')}`;
-  state: TrinoState = 'QUEUED';
   readonly created = performance.now();
   startedRunning: number | undefined;
   ended: number | undefined;
-  plan: Plan | undefined;
-  /** Drillbits up and wanted while QUEUED; the lease's size once RUNNING. */
+  /** Drillbits up and wanted while waiting; the lease's size once running. */
   up = 0;
   wanted = 0;
-  failure: QueryFailure | undefined;
-  drillQueryId: string | undefined;
   lastPoll = performance.now();
   /** The token the client is expected to ask for next. */
   token = 0;
@@ -72,7 +70,6 @@ export class TrinoQuery {
   pager: Pager | undefined;
   private lease: Lease | undefined;
   private reader: DrillAnswerReader | undefined;
-  private readonly abort = new AbortController();
   private readonly started: Promise<void>;
   private paging: Promise<unknown> = Promise.resolve();
 
@@ -81,10 +78,33 @@ export class TrinoQuery {
     private readonly deps: RunnerDeps,
     private readonly pageBytes: number,
   ) {
-    const n = String(sequence++ % 100000).padStart(5, '0');
-    const time = new Date().toISOString().slice(11, 19).replace(/:/g, '');
-    this.id = `${TODAY()}_${time}_${n}_drome`;
+    this.model = new Query({ sql: spec.sql, frontEnd: 'trino', user: spec.user, id: trinoId() });
+    this.model.subscribe((event) => {
+      if (event.type === 'state' && this.model.done) this.cleanUp();
+    });
+    deps.queries?.add(this.model);
     this.started = this.start().catch((err) => this.fail(err));
+  }
+
+  get id(): string {
+    return this.model.id;
+  }
+
+  get state(): TrinoState {
+    const s = this.model.state;
+    return s === 'STARTING_DRILLBITS' ? 'QUEUED' : s === 'RUNNING' && !this.pager ? 'QUEUED' : s;
+  }
+
+  get failure(): ModelError | null {
+    return this.model.error;
+  }
+
+  get drillQueryId(): string | undefined {
+    return this.model.drillQueryId ?? undefined;
+  }
+
+  get plan() {
+    return this.model.plan ?? undefined;
   }
 
   get columns(): TrinoColumn[] | undefined {
@@ -92,7 +112,7 @@ export class TrinoQuery {
   }
 
   get done(): boolean {
-    return this.state === 'FINISHED' || this.state === 'FAILED' || this.state === 'CANCELED';
+    return this.model.done;
   }
 
   get processedRows(): number {
@@ -104,35 +124,40 @@ export class TrinoQuery {
   }
 
   private async start(): Promise<void> {
+    const model = this.model;
     checkStatement(this.spec.sql);
-    this.plan = await this.deps.sizer.plan(this.spec.sql, { qsf: this.deps.qsf.value, defaultSchema: this.spec.defaultSchema });
-    this.wanted = this.plan.drillbits;
+    const plan = await this.deps.sizer.plan(this.spec.sql, { qsf: this.deps.qsf.value, defaultSchema: this.spec.defaultSchema });
+    model.sized(plan);
+    this.wanted = plan.drillbits;
     if (this.done) return;
-    const lease = await this.deps.pool.acquire(this.plan.drillbits, {
-      signal: this.abort.signal,
+    const lease = await this.deps.pool.acquire(plan.drillbits, {
+      signal: model.signal,
       onProgress: (online, wanted) => {
         this.up = online;
         this.wanted = wanted;
+        model.waiting(online, wanted);
       },
     });
     if (this.done) return lease.release();
     this.lease = lease;
     this.up = lease.drillbits;
+    model.admitted(lease, lease.drillbits);
+    model.onCancel((reason) => this.cancelInDrill(reason));
     const request: QueryRequest = { queryType: 'SQL', query: this.spec.sql };
     if (this.spec.defaultSchema) request.defaultSchema = this.spec.defaultSchema;
     if (this.spec.options && Object.keys(this.spec.options).length > 0) request.options = this.spec.options;
-    const res = await DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort).query(request, this.abort.signal);
-    this.reader = new DrillAnswerReader(res.body);
+    const res = await DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort).query(request, model.signal);
+    model.started();
     if (res.status !== 200) {
       const text = (await res.body.text().catch(() => '')).slice(0, 2000);
       throw new DromedarError('drill_error', drillMessage(text) ?? `Drill answered ${res.status}: ${text.slice(0, 300)}`, 502);
     }
-    // QUEUED until Drill has taken the query (its answer's head is in).
+    this.reader = new DrillAnswerReader(res.body);
+    // Trino's QUEUED lasts until Drill has taken the query (its answer's head is in).
     while (!(await this.reader.readHead(performance.now() + 60_000))) if (this.done) return;
-    this.drillQueryId = this.reader.head.queryId;
-    this.pager = new Pager(this.reader, { pageBytes: this.pageBytes });
+    if (this.reader.head.queryId) model.identified(this.reader.head.queryId);
     if (this.done) return;
-    this.state = 'RUNNING';
+    this.pager = new Pager(this.reader, { pageBytes: this.pageBytes });
     this.startedRunning = performance.now();
   }
 
@@ -156,6 +181,7 @@ export class TrinoQuery {
   private async readPage(deadline: number): Promise<Page> {
     const empty: Page = { rows: [], bytes: 0, done: this.done };
     if (this.state !== 'RUNNING' || !this.pager) return empty;
+    const before = this.processedBytes;
     let page: Page;
     try {
       page = await this.pager.next(deadline);
@@ -163,55 +189,62 @@ export class TrinoQuery {
       this.fail(err);
       return empty;
     }
-    if (page.done && this.state === 'RUNNING') await this.finish();
+    this.model.streamed(page.rows.length, this.processedBytes - before);
+    if (page.done && !this.done) await this.finish();
     return page;
   }
 
   // Drill's answer is read to its end: COMPLETED, or a failure Drill wrote into it.
   private async finish(): Promise<void> {
     const tail = this.reader!.tail;
-    if (tail.queryState === 'COMPLETED') {
-      this.end('FINISHED');
-      return;
-    }
+    this.model.drillEnded(tail.queryState ?? null);
+    if (tail.queryState === 'COMPLETED') return this.model.end('FINISHED');
     let message = tail.errorMessage;
     // Drill names no reason for a failure after its header: the profile has it.
     if (!message && this.drillQueryId && this.lease) message = await profileError(this.lease, this.drillQueryId);
-    this.fail(new DromedarError('drill_query_failed', message ?? `Drill ended the query ${tail.queryState ?? 'without a final state'}`, 400));
+    this.model.end('FAILED', { code: 'drill_query_failed', message: message ?? `Drill ended the query ${tail.queryState ?? 'without a final state'}`, status: 400 });
   }
 
-  /** Cancels the query in whatever state it is (a no-op once it ended). */
-  cancel(why: 'client' | 'abandoned'): void {
+  /** DELETE of nextUri: cancels the query in whatever state it is (a no-op once it ended). */
+  cancel(): Promise<CancelOutcome> {
+    return this.model.cancel('the client cancelled the query');
+  }
+
+  /** Nobody polled for the client timeout: cancelled in Drill, FAILED as ABANDONED_QUERY. */
+  abandon(): void {
     if (this.done) return;
-    this.failure =
-      why === 'abandoned'
-        ? { code: 'ABANDONED_QUERY', message: 'Query was abandoned by the client: no poll within the client timeout', status: 410 }
-        : { code: 'USER_CANCELED', message: 'Query was canceled', status: 499 };
     const drill = this.lease && this.drillQueryId ? { lease: this.lease, id: this.drillQueryId } : undefined;
-    this.end(why === 'abandoned' ? 'FAILED' : 'CANCELED');
-    this.abort.abort();
+    this.model.end('FAILED', { code: 'ABANDONED_QUERY', message: 'Query was abandoned by the client: no poll within the client timeout', status: 410 });
     if (drill) void cancelInDrill(drill.lease, drill.id, this.deps.log);
-    this.deps.log?.info({ query: this.id, drillQueryId: this.drillQueryId, why }, 'trino query cancelled');
   }
 
   fail(err: unknown): void {
     if (this.done) return;
     const error = err instanceof DromedarError ? err : new DromedarError('internal', describe(err), 500);
-    if (this.abort.signal.aborted) return;
-    this.failure = { code: error.code, message: error.message, status: error.status };
     const drill = this.lease && this.drillQueryId && error.code !== 'drill_query_failed' ? { lease: this.lease, id: this.drillQueryId } : undefined;
-    this.end('FAILED');
+    this.model.end('FAILED', { code: error.code, message: error.message, status: error.status });
     if (drill) void cancelInDrill(drill.lease, drill.id, this.deps.log);
   }
 
-  private end(state: TrinoState): void {
-    this.state = state;
+  // Query.cancel while the query is in Drill: Drill's REST cancel on its foreman.
+  private async cancelInDrill(reason: string): Promise<CancelOutcome> {
+    const lease = this.lease;
+    const id = this.drillQueryId;
+    if (!lease || !id) return { cancelled: true, state: 'CANCELED', drill: 'unknown-id', message: `${reason}; Drill's query id was not known yet` };
+    const ok = await cancelInDrill(lease, id, this.deps.log);
+    return { cancelled: true, state: 'CANCELED', drill: ok ? 'cancelled' : 'unreachable', message: reason };
+  }
+
+  // The query ended (whoever ended it): stop reading Drill, give the slot back, log it.
+  private cleanUp(): void {
+    if (this.ended !== undefined) return;
     this.ended = performance.now();
     this.reader?.destroy();
     this.lease?.release();
+    if (this.lease) this.model.released();
     this.lease = undefined;
     this.deps.log?.info(
-      { query: this.id, drillQueryId: this.drillQueryId, state, user: this.spec.user, source: this.spec.source, tags: this.spec.tags, rows: this.processedRows, ms: Math.round(this.ended - this.created), error: this.failure?.message },
+      { query: this.id, drillQueryId: this.drillQueryId, state: this.model.state, user: this.spec.user, source: this.spec.source, tags: this.spec.tags, rows: this.processedRows, ms: Math.round(this.ended - this.created), error: this.failure?.message },
       'trino query',
     );
   }
@@ -227,12 +260,14 @@ function drillMessage(text: string): string | undefined {
 }
 
 // Drill's REST cancel on the Drillbit that is foreman of the query.
-async function cancelInDrill(lease: Lease, queryId: string, log?: Logger): Promise<void> {
+async function cancelInDrill(lease: Lease, queryId: string, log?: Logger): Promise<boolean> {
   try {
     const res = await DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort).stream('GET', `/profiles/cancel/${encodeURIComponent(queryId)}`);
     await res.body.text();
+    return res.status < 400;
   } catch (err) {
     log?.warn(`cancelling Drill query ${queryId} on ${lease.drillbit.id} failed: ${describe(err)}`);
+    return false;
   }
 }
 
@@ -277,13 +312,13 @@ export class TrinoRegistry {
   /** Cancels abandoned queries, forgets long-finished ones. */
   sweep(now = performance.now()): void {
     for (const [id, q] of this.queries) {
-      if (!q.done && now - q.lastPoll > this.clientTimeoutMs) q.cancel('abandoned');
+      if (!q.done && now - q.lastPoll > this.clientTimeoutMs) q.abandon();
       else if (q.done && now - (q.ended ?? now) > this.keepMs) this.queries.delete(id);
     }
   }
 
   close(): void {
     clearInterval(this.sweeper);
-    for (const q of this.queries.values()) q.cancel('client');
+    for (const q of this.queries.values()) void q.cancel();
   }
 }

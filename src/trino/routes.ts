@@ -7,6 +7,7 @@ import type { Context, Hono } from 'hono';
 import type { PoolManager } from '../pool/pool.js';
 import type { DrillOptions } from '../server/drill-compat.js';
 import type { Sizer } from '../sizing/index.js';
+import type { QueryRegistry } from '../query/registry.js';
 import { DromedarError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { answerMetadata, rewriteMetadata, type StaticAnswer } from './metadata.js';
@@ -26,6 +27,8 @@ export interface TrinoDeps {
   clientTimeoutMs: number;
   /** Rows per page are cut at this many bytes of encoded JSON. */
   pageBytes: number;
+  /** The gateway's query registry (GET/DELETE /v1/queries), when the app has one. */
+  queries?: QueryRegistry;
 }
 
 const MAX_WAIT_MS = 1_000;
@@ -99,7 +102,7 @@ async function postStatement(c: Context, deps: TrinoDeps, registry: TrinoRegistr
   }
   const q = new TrinoQuery(
     { sql: spec.sql, defaultSchema: defaultSchema(session), options: spec.options, user: session.user, source: session.source, tags: session.tags },
-    { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log },
+    { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log, queries: deps.queries },
     deps.pageBytes,
   );
   registry.add(q);
@@ -218,6 +221,6 @@ async function getResults(c: Context, registry: TrinoRegistry): Promise<Response
 function cancel(c: Context, registry: TrinoRegistry, id: string, slug?: string): Response {
   const q = registry.get(id);
   if (!q || (slug !== undefined && q.slug !== slug)) return notFound(c, 'Query not found');
-  q.cancel('client');
+  void q.cancel();
   return c.body(null, 204);
 }
