@@ -148,7 +148,9 @@ describe('session headers and the statements answered by the gateway', () => {
     assert.equal(toDrillQuoting('SELECT "a b", \'"x"\' FROM "people.json" WHERE "q`" = 1'), "SELECT `a b`, '\"x\"' FROM `people.json` WHERE `q``` = 1");
     const jdbc = rewriteMetadata("SELECT TABLE_CAT FROM system.jdbc.catalogs ORDER BY TABLE_CAT");
     assert.match(jdbc, /^SELECT TABLE_CAT FROM \(SELECT DISTINCT .* FROM INFORMATION_SCHEMA\.SCHEMATA\) AS `catalogs` ORDER BY TABLE_CAT$/);
-    assert.match(rewriteMetadata('SELECT table_name FROM dfs.information_schema.tables WHERE table_schema = ?'), /FROM \(SELECT .*INFORMATION_SCHEMA\.`TABLES`\) AS `tables` WHERE/);
+    // Trino's information_schema is one catalog's (the named one, else the session's).
+    assert.match(rewriteMetadata('SELECT table_name FROM dfs.information_schema.tables WHERE table_schema = ?'), /FROM \(SELECT \* FROM \(SELECT .*INFORMATION_SCHEMA\.`TABLES`\) WHERE table_catalog = 'dfs'\) AS `tables` WHERE/);
+    assert.match(rewriteMetadata('SELECT schema_name FROM `information_schema`.`schemata`', 'cp'), /WHERE catalog_name = 'cp'\) AS `schemata`$/);
     // Not a table position: left alone.
     assert.equal(rewriteMetadata("SELECT 'system.jdbc.tables', a.system.jdbc FROM t"), "SELECT 'system.jdbc.tables', a.system.jdbc FROM t");
   });

@@ -151,7 +151,7 @@ const INFO: Record<string, string> = {
  * The SQL with Trino's metadata tables (system.jdbc.X, [catalog.]information_schema.X)
  * replaced by subqueries over Drill's INFORMATION_SCHEMA that give Trino's columns.
  */
-export function rewriteMetadata(sql: string): string {
+export function rewriteMetadata(sql: string, sessionCatalog?: string): string {
   const tokens = tokenize(sql);
   const out: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -162,7 +162,12 @@ export function rewriteMetadata(sql: string): string {
       let replacement: string | undefined;
       if (!previousKeyword(out)) replacement = undefined;
       else if (lower.length === 3 && lower[0] === 'system' && lower[1] === 'jdbc') replacement = JDBC[lower[2]!];
-      else if (lower.length >= 2 && lower[lower.length - 2] === 'information_schema') replacement = INFO[lower[lower.length - 1]!];
+      else if ((lower.length === 2 || lower.length === 3) && lower[lower.length - 2] === 'information_schema' && INFO[lower[lower.length - 1]!]) {
+        // Trino's information_schema is one catalog's: [catalog.]information_schema.X.
+        const catalog = lower.length === 3 ? lower[0]! : sessionCatalog;
+        const all = INFO[lower[lower.length - 1]!]!;
+        replacement = catalog && catalog !== 'system' ? `SELECT * FROM (${all}) WHERE ${lower[lower.length - 1] === 'schemata' ? 'catalog_name' : 'table_catalog'} = '${catalog.replace(/'/g, "''")}'` : all;
+      }
       if (replacement) {
         // The subquery keeps the table's last name as its alias, so t.col still reads.
         out.push(`(${replacement}) AS \`${lower[lower.length - 1]}\``);

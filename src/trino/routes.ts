@@ -96,7 +96,7 @@ async function postStatement(c: Context, deps: TrinoDeps, registry: TrinoRegistr
     if (meta) return staticAnswer(uri, meta, headers);
     const options = deps.drillOptions;
     const catalog = options && Object.keys(session.properties).length > 0 ? await options.get(deps.pool, c.req.raw.signal) : null;
-    spec = { sql: rewriteMetadata(toDrillQuoting(text).replace(/;\s*$/, '')), options: drillOptions(session, catalog) };
+    spec = { sql: rewriteMetadata(toDrillQuoting(text).replace(/;\s*$/, ''), session.catalog), options: drillOptions(session, catalog) };
   } catch (err) {
     return failedAnswer(uri, err, headers);
   }
@@ -210,8 +210,11 @@ async function getResults(c: Context, registry: TrinoRegistry): Promise<Response
   if (token !== q.token) return plain(c, 410, `Query ${q.id}: token ${token} is gone (the next is ${q.token})`);
   q.token++;
   const deadline = performance.now() + MAX_WAIT_MS;
+  const wasQueued = q.state === 'QUEUED';
   await q.waitStarted(deadline);
-  const page = q.state === 'RUNNING' ? await q.nextPage(deadline) : { rows: [] };
+  // The answer that says RUNNING comes as soon as Drill took the query (a client's
+  // progress shows it); rows come with the next.
+  const page = q.state === 'RUNNING' && !wasQueued ? await q.nextPage(deadline) : { rows: [] };
   const body = resultsJson(results(q, base(c), page.rows));
   q.lastServed = { token, body };
   q.lastPoll = performance.now();
