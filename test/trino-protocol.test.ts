@@ -118,7 +118,7 @@ describe("Drill's answer to Trino's encoding", () => {
 });
 
 describe('session headers and the statements answered by the gateway', () => {
-  const session = readSession((name) => ({ 'x-trino-user': 'ann', 'x-trino-catalog': 'dfs', 'x-trino-schema': 'data', 'x-trino-session': 'exec.errors.verbose=true,planner.width.max_per_node=2', 'x-trino-prepared-statement': `s1=${encodeURIComponent('SELECT * FROM t WHERE a = ? AND b = ?')}`, 'x-trino-client-tags': 'bi, nightly' })[name]);
+  const session = readSession((name) => ({ 'x-trino-user': 'ann', 'x-trino-catalog': 'dfs', 'x-trino-schema': 'data', 'x-trino-session': 'exec.errors.verbose=true,planner.width.max_per_node=2', 'x-trino-prepared-statement': `s1=${encodeURIComponent('SELECT * FROM t WHERE a = ? AND b = ?')},s2=SELECT+%3F+%2B+1`, 'x-trino-client-tags': 'bi, nightly' })[name]);
 
   test('catalog and schema are Drill default schema; X-Trino-Session are Drill options; tags are listed', () => {
     assert.equal(session.user, 'ann');
@@ -140,6 +140,8 @@ describe('session headers and the statements answered by the gateway', () => {
     assert.throws(() => control('EXECUTE s1 USING 1', session), /2 \? parameters, 1 were given/);
     assert.throws(() => control('EXECUTE nope USING 1', session), /Prepared statement not found/);
     assert.equal(control('SELECT 1', session), null);
+    // trino-jdbc form-encodes the header (URLEncoder): + is a space, %2B a plus.
+    assert.deepEqual(control('EXECUTE s2 USING 2', session), { kind: 'execute', sql: 'SELECT 2 + 1' });
     // A ? inside a string, a quoted name or a comment is no parameter.
     assert.equal(bind("SELECT '?', \"a?\" /* ? */, ?", ['1']), "SELECT '?', \"a?\" /* ? */, 1");
   });

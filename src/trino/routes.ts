@@ -11,6 +11,7 @@ import type { QueryRegistry } from '../query/registry.js';
 import { DromedarError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { answerMetadata, rewriteMetadata, type StaticAnswer } from './metadata.js';
+import { T } from './types.js';
 import { queryError, resultsJson, TRINO_VERSION, type Results, type Stats } from './protocol.js';
 import { TrinoQuery, TrinoRegistry } from './query.js';
 import { control, defaultSchema, drillOptions, readSession, toDrillQuoting, type TrinoSession } from './session.js';
@@ -89,7 +90,8 @@ async function postStatement(c: Context, deps: TrinoDeps, registry: TrinoRegistr
     const ctl = control(sql, session);
     if (ctl && ctl.kind !== 'execute') {
       applyControl(ctl, headers);
-      return staticAnswer(uri, { columns: [], rows: [], updateType: updateType(ctl.kind) }, headers);
+      // As Trino: a column `result` (true) beside the updateType; trino-jdbc needs columns.
+      return staticAnswer(uri, { columns: [{ name: 'result', type: T.boolean.name, typeSignature: T.boolean.signature }], rows: ['[true]'], updateType: updateType(ctl.kind) }, headers);
     }
     const text = ctl?.kind === 'execute' ? ctl.sql : sql;
     const meta = answerMetadata(text, session, deps.schemas());
@@ -153,7 +155,9 @@ function staticAnswer(uri: string, answer: StaticAnswer, headers: Headers): Resp
     id,
     infoUri: `${uri}/v1/query/${id}`,
     stats: FINISHED_STATS(answer.rows.length),
-    ...(answer.updateType ? { updateType: answer.updateType } : { columns: answer.columns, rows: answer.rows }),
+    columns: answer.columns,
+    rows: answer.rows,
+    ...(answer.updateType ? { updateType: answer.updateType } : {}),
   };
   return new Response(resultsJson(body), { status: 200, headers });
 }

@@ -46,7 +46,9 @@ function pairs(header: string | undefined): Record<string, string> {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     try {
-      out[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(part.slice(eq + 1).trim());
+      // Form encoding (trino-jdbc's URLEncoder): + is a space.
+      const decode = (text: string) => decodeURIComponent(text.trim().replace(/\+/g, ' '));
+      out[decode(part.slice(0, eq))] = decode(part.slice(eq + 1));
     } catch {
       throw new DromedarError('invalid_request', `a session header value is not URL-encoded: ${JSON.stringify(part.slice(0, 100))}`, 400);
     }
