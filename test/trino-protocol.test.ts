@@ -79,6 +79,15 @@ describe("Drill's answer to Trino's encoding", () => {
     await assert.rejects(cut.next(performance.now() + 1_000), /ended before it was complete/);
   });
 
+  test("Drill's query id is read as soon as Drill sends it, before any row", async () => {
+    const body = new Readable({ read() {} });
+    body.push('{"queryId":"14f0-abc"');
+    const reader = new DrillAnswerReader(body);
+    assert.equal(await reader.readHead(performance.now() + 100), false);
+    assert.equal(reader.head.queryId, '14f0-abc');
+    body.destroy();
+  });
+
   test('pages are bounded, and Drill is read only as pages are asked for (backpressure)', async () => {
     let produced = 0;
     const total = 200_000;

@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): Hono {
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
   drillWebRoutes(api, authenticator);
-  trinoRoutes(app, { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log, drillOptions: deps.drill?.options, ...(deps.trino ?? { schemas: () => [], clientTimeoutMs: 300_000, pageBytes: 1 << 20 }) });
+  trinoRoutes(api, { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log, drillOptions: deps.drill?.options, ...(deps.trino ?? { schemas: () => [], clientTimeoutMs: 300_000, pageBytes: 1 << 20 }) });
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));
   app.onError((err, c) => {

@@ -5,7 +5,7 @@
 import type { Handler, Hono, MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 
-export type Method = 'get' | 'post' | 'put';
+export type Method = 'get' | 'post' | 'put' | 'delete';
 
 type Content = Record<string, z.ZodType>;
 

@@ -168,7 +168,8 @@ export class DrillAnswerReader {
             continue;
           }
           const end = valueEnd(s, i);
-          if (end < 0 || (end === s.length && !this.ended)) return;
+          // A bare scalar at the very end may still grow; a string, array or object is closed.
+          if (end < 0 || (end === s.length && !this.ended && !'"[{'.includes(c!))) return;
           this.take(this.key, this.value(s.slice(i, end)));
           this.pos = end;
           this.phase = 'key';

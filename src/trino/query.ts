@@ -154,8 +154,13 @@ export class TrinoQuery {
     }
     this.reader = new DrillAnswerReader(res.body);
     // Trino's QUEUED lasts until Drill has taken the query (its answer's head is in).
-    while (!(await this.reader.readHead(performance.now() + 60_000))) if (this.done) return;
-    if (this.reader.head.queryId) model.identified(this.reader.head.queryId);
+    // Drill names the query first, long before a join's first row: from then on a
+    // cancel reaches Drill.
+    for (;;) {
+      const complete = await this.reader.readHead(performance.now() + 250);
+      if (this.reader.head.queryId && !model.drillQueryId) model.identified(this.reader.head.queryId);
+      if (complete || this.done) break;
+    }
     if (this.done) return;
     this.pager = new Pager(this.reader, { pageBytes: this.pageBytes });
     this.startedRunning = performance.now();

@@ -3,7 +3,9 @@
 // about a second with the state and, once Drill answers, a page of rows; DELETE of
 // nextUri (or DELETE /v1/query/{id}) cancels. The SQL goes through the same sizing,
 // statement rules and pool as POST /query.
-import type { Context, Hono } from 'hono';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import type { ApiRoutes } from '../server/openapi.js';
 import type { PoolManager } from '../pool/pool.js';
 import type { DrillOptions } from '../server/drill-compat.js';
 import type { Sizer } from '../sizing/index.js';
@@ -35,21 +37,47 @@ export interface TrinoDeps {
 const MAX_WAIT_MS = 1_000;
 const started = Date.now();
 
-export function trinoRoutes(app: Hono, deps: TrinoDeps): TrinoRegistry {
+const resultsSchema = z.looseObject({ id: z.string(), infoUri: z.string(), nextUri: z.string().optional(), stats: z.looseObject({ state: z.string() }) }).describe("Trino's QueryResults");
+const text = (description: string) => ({ description, content: { 'text/plain': z.string() } });
+const executing = z.object({ id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/), slug: z.string().regex(/^[A-Za-z0-9]{1,64}$/), token: z.string().regex(/^\d{1,12}$/) });
+const queryId = z.object({ id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/) });
+
+export function trinoRoutes(api: ApiRoutes, deps: TrinoDeps): TrinoRegistry {
   const registry = new TrinoRegistry(deps.clientTimeoutMs);
-  app.get('/v1/info', (c) =>
-    c.json({ nodeVersion: { version: TRINO_VERSION }, environment: 'dromedar', coordinator: true, starting: false, uptime: uptime() }),
+  const tag = 'trino';
+  api.add(
+    { method: 'get', path: '/v1/info', tag, summary: "Trino's server info: a started coordinator", responses: { 200: { description: 'nodeVersion, environment, coordinator, starting, uptime', content: { 'application/json': z.looseObject({ nodeVersion: z.object({ version: z.string() }) }) } } } },
+    (c) => c.json({ nodeVersion: { version: TRINO_VERSION }, environment: 'dromedar', coordinator: true, starting: false, uptime: uptime() }),
   );
-  app.get('/v1/info/state', (c) => c.json('ACTIVE'));
-  app.post('/v1/statement', async (c) => postStatement(c, deps, registry));
-  app.get('/v1/statement/executing/:id/:slug/:token', async (c) => getResults(c, registry));
-  app.delete('/v1/statement/executing/:id/:slug/:token', (c) => cancel(c, registry, c.req.param('id') ?? '', c.req.param('slug')));
-  app.get('/v1/query/:id', (c) => {
-    const q = registry.get(c.req.param('id') ?? '');
-    if (!q) return notFound(c, 'Query not found');
-    return c.json({ queryId: q.id, state: q.state, query: q.spec.sql, session: { user: q.spec.user, source: q.spec.source, clientTags: q.spec.tags }, drillQueryId: q.drillQueryId, stats: stats(q), error: q.failure && queryError(q.failure.code, q.failure.status, q.failure.message) });
-  });
-  app.delete('/v1/query/:id', (c) => cancel(c, registry, c.req.param('id') ?? ''));
+  api.add({ method: 'get', path: '/v1/info/state', tag, summary: "Trino's node state", responses: { 200: { description: '"ACTIVE"', content: { 'application/json': z.string() } } } }, (c) => c.json('ACTIVE'));
+  api.add(
+    {
+      method: 'post',
+      path: '/v1/statement',
+      tag,
+      summary: "Trino's client protocol: start a query (the SQL is the body); answers at once, QUEUED while Drillbits start",
+      request: { body: { content: { 'text/plain': z.string() } } },
+      responses: { 200: { description: 'QueryResults: follow nextUri', content: { 'application/json': resultsSchema } }, 400: text('an empty statement or malformed session headers') },
+    },
+    async (c) => postStatement(c, deps, registry),
+  );
+  const page = { method: 'get' as const, path: '/v1/statement/executing/{id}/{slug}/{token}', tag, request: { params: executing } };
+  api.add(
+    { ...page, summary: 'the next page of a Trino query (within about a second): its state, and rows once Drill answers', responses: { 200: { description: 'QueryResults', content: { 'application/json': resultsSchema } }, 404: text('no such query'), 410: text('a token already passed') } },
+    async (c) => getResults(c, registry),
+  );
+  api.add({ ...page, method: 'delete', summary: 'cancel the query (in Drill when it runs there)', responses: { 204: { description: 'cancelled' }, 404: text('no such query') } }, (c) =>
+    cancel(c, registry, c.req.param('id') ?? '', c.req.param('slug')),
+  );
+  api.add(
+    { method: 'get', path: '/v1/query/{id}', tag, request: { params: queryId }, summary: "a Trino query's info (infoUri)", responses: { 200: { description: 'state, SQL, session, stats, error', content: { 'application/json': z.looseObject({ queryId: z.string(), state: z.string() }) } }, 404: text('no such query') } },
+    (c) => {
+      const q = registry.get(c.req.param('id') ?? '');
+      if (!q) return notFound(c, 'Query not found');
+      return c.json({ queryId: q.id, state: q.state, query: q.spec.sql, session: { user: q.spec.user, source: q.spec.source, clientTags: q.spec.tags }, drillQueryId: q.drillQueryId, stats: stats(q), error: q.failure && queryError(q.failure.code, q.failure.status, q.failure.message) });
+    },
+  );
+  api.add({ method: 'delete', path: '/v1/query/{id}', tag, request: { params: queryId }, summary: 'cancel a Trino query', responses: { 204: { description: 'cancelled' }, 404: text('no such query') } }, (c) => cancel(c, registry, c.req.param('id') ?? ''));
   return registry;
 }
 
