@@ -188,7 +188,7 @@ describe('the protocol over HTTP, offline', () => {
   test('an empty statement is a 400; an unknown nextUri a 404; an old token a 410', async () => {
     const empty = await post('  ');
     assert.equal(empty.status, 400);
-    assert.equal(empty.text, 'SQL statement is empty');
+    assert.deepEqual(JSON.parse(empty.text), { error: 'invalid_request', message: 'SQL statement is empty' });
     const unknown = await request(`${gw.url}/v1/statement/executing/20260101_000000_00000_drome/xabc/1`);
     assert.equal(unknown.statusCode, 404);
     await unknown.body.text();

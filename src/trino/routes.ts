@@ -5,7 +5,7 @@
 // statement rules and pool as POST /query.
 import type { Context } from 'hono';
 import { z } from 'zod';
-import type { ApiRoutes } from '../server/openapi.js';
+import { errorSchema, type ApiRoutes } from '../server/openapi.js';
 import type { PoolManager } from '../pool/pool.js';
 import type { DrillOptions } from '../server/drill-compat.js';
 import type { Sizer } from '../sizing/index.js';
@@ -38,9 +38,9 @@ const MAX_WAIT_MS = 1_000;
 const started = Date.now();
 
 const resultsSchema = z.looseObject({ id: z.string(), infoUri: z.string(), nextUri: z.string().optional(), stats: z.looseObject({ state: z.string() }) }).describe("Trino's QueryResults");
-const text = (description: string) => ({ description, content: { 'text/plain': z.string() } });
-const executing = z.object({ id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/), slug: z.string().regex(/^[A-Za-z0-9]{1,64}$/), token: z.string().regex(/^\d{1,12}$/) });
-const queryId = z.object({ id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/) });
+const text = (description: string) => ({ description, content: { 'application/json': errorSchema } });
+const executing = z.object({ id: z.string().regex(/^[A-Za-z0-9_]+$/), slug: z.string().regex(/^[A-Za-z0-9]+$/), token: z.string().regex(/^\d+$/) });
+const queryId = z.object({ id: z.string().regex(/^[A-Za-z0-9_]+$/) });
 
 export function trinoRoutes(api: ApiRoutes, deps: TrinoDeps): TrinoRegistry {
   const registry = new TrinoRegistry(deps.clientTimeoutMs);
@@ -85,9 +85,10 @@ function uptime(): string {
   return `${((Date.now() - started) / 60_000).toFixed(2)}m`;
 }
 
-// Trino answers malformed protocol requests with plain text and a status.
-function plain(c: Context, status: 400 | 404 | 410, message: string): Response {
-  return c.text(message, status);
+// Malformed protocol requests: the status a Trino coordinator answers (400, 404, 410:
+// clients treat 404/410 on nextUri as gone), with the gateway's JSON {error, message}.
+function plain(_c: Context, status: 400 | 404 | 410, message: string): Response {
+  throw new DromedarError(status === 400 ? 'invalid_request' : status === 404 ? 'not_found' : 'gone', message, status);
 }
 
 function notFound(c: Context, message: string): Response {
