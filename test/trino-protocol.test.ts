@@ -250,3 +250,30 @@ describe('the protocol over HTTP, offline', () => {
     assert.equal(f2.error.errorName, 'PERMISSION_DENIED');
   });
 });
+
+describe('auth on the Trino routes', () => {
+  const TOKEN = 'tok_5e1f0a9b3c7d4e2f8a6b';
+  let gw: OfflineGateway;
+  before(async () => {
+    gw = await startOfflineGateway({ tokens: [TOKEN] });
+  });
+  after(async () => gw?.close());
+
+  const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const post = async (authorization?: string) => {
+    const res = await request(`${gw.url}/v1/statement`, { method: 'POST', body: 'SELECT version()', headers: { 'x-trino-user': 'ann', ...(authorization ? { authorization } : {}) } });
+    return { status: res.statusCode, headers: res.headers, text: await res.body.text() };
+  };
+
+  test("Basic with the token as password (what Trino's clients send) and Bearer pass; no or a wrong token is a 401 with the challenge", async () => {
+    assert.equal((await post(basic('ann', TOKEN))).status, 200);
+    assert.equal((await post(`Bearer ${TOKEN}`)).status, 200);
+    const wrong = await post(basic('ann', `${TOKEN}x`));
+    assert.equal(wrong.status, 401);
+    assert.match(String(wrong.headers['www-authenticate']), /Basic realm="dromedar"/);
+    assert.equal((await post()).status, 401);
+    const info = await request(`${gw.url}/v1/info`);
+    assert.equal(info.statusCode, 401);
+    await info.body.text();
+  });
+});
