@@ -178,7 +178,7 @@ describe('trino-jdbc 476', () => {
 
   test('Statement.cancel() of a long join: the client sees the cancel, and the query is gone from Drill within seconds', async () => {
     const out = await jdbc('cancel', LONG);
-    assert.equal(out.finished, undefined, 'the join must still run when cancelled');
+    assert.equal(out.finished, undefined, `the join must still run when cancelled: ${JSON.stringify(out)}`);
     // The driver stops reading and fails the statement (its message is its own).
     assert.equal(typeof out.cancelled, 'string');
     const gone = await until('the query leaves Drill\'s running queries', 10_000, async () => (await drillRunning()).length === 0);
