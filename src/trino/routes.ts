@@ -224,8 +224,8 @@ function results(q: TrinoQuery, uri: string, rows: string[]): Results {
   };
   const next = `${uri}/v1/statement/executing/${q.id}/${q.slug}/${q.token}`;
   if (!q.done) {
+    // No partialCancelUri: Drill cannot cancel one stage (DELETE of nextUri cancels all).
     r.nextUri = next;
-    r.partialCancelUri = `${uri}/v1/query/${q.id}`;
   }
   if (q.columns && q.state !== 'FAILED' && q.state !== 'CANCELED') r.columns = q.columns;
   if (rows.length > 0) r.rows = rows;
