@@ -218,9 +218,9 @@ export class TrinoQuery {
   /** Nobody polled for the client timeout: cancelled in Drill, FAILED as ABANDONED_QUERY. */
   abandon(): void {
     if (this.done) return;
-    const drill = this.lease && this.drillQueryId ? { lease: this.lease, id: this.drillQueryId } : undefined;
+    // Started before the end releases the lease (it reads the lease at once).
+    if (this.lease) void this.cancelInDrill('abandoned by its client');
     this.model.end('FAILED', { code: 'ABANDONED_QUERY', message: 'Query was abandoned by the client: no poll within the client timeout', status: 410 });
-    if (drill) void cancelInDrill(drill.lease, drill.id, this.deps.log);
   }
 
   fail(err: unknown): void {
@@ -234,8 +234,11 @@ export class TrinoQuery {
   // Query.cancel while the query is in Drill: Drill's REST cancel on its foreman.
   private async cancelInDrill(reason: string): Promise<CancelOutcome> {
     const lease = this.lease;
-    const id = this.drillQueryId;
+    // Drill's REST answer names the query with its first batch: a join that has sent
+    // none yet is found among the foreman's running queries by its text (when exactly one).
+    const id = this.drillQueryId ?? (lease ? await runningByText(lease, this.spec.sql) : undefined);
     if (!lease || !id) return { cancelled: true, state: 'CANCELED', drill: 'unknown-id', message: `${reason}; Drill's query id was not known yet` };
+    if (!this.drillQueryId) this.model.identified(id);
     const ok = await cancelInDrill(lease, id, this.deps.log);
     return { cancelled: true, state: 'CANCELED', drill: ok ? 'cancelled' : 'unreachable', message: reason };
   }
@@ -273,6 +276,16 @@ async function cancelInDrill(lease: Lease, queryId: string, log?: Logger): Promi
   } catch (err) {
     log?.warn(`cancelling Drill query ${queryId} on ${lease.drillbit.id} failed: ${describe(err)}`);
     return false;
+  }
+}
+
+async function runningByText(lease: Lease, sql: string): Promise<string | undefined> {
+  try {
+    const profiles = await DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort).json<{ runningQueries?: Array<{ queryId: string; query: string }> }>('GET', '/profiles.json');
+    const same = (profiles.runningQueries ?? []).filter((q) => q.query.trim() === sql.trim());
+    return same.length === 1 ? same[0]!.queryId : undefined;
+  } catch {
+    return undefined;
   }
 }
 
