@@ -89,6 +89,7 @@ describe('gateway: sizing, scaling and streaming with real Drill', () => {
     assert.equal(res.status, 200, JSON.stringify(res.json));
     assert.equal(res.json.queryState, 'COMPLETED', res.json.errorMessage);
     assert.equal(res.headers['dromedar-drillbits'], '3');
+    assert.equal(res.headers['dromedar-drillbits-sized'], '3');
     assert.equal(res.headers['dromedar-dataset-bytes'], String(trips.bytes));
     assert.equal(res.headers['dromedar-qsf'], '100');
     assert.equal(res.headers['dromedar-parsed'], 'true');
@@ -111,7 +112,9 @@ describe('gateway: sizing, scaling and streaming with real Drill', () => {
     const sql = `SELECT COUNT(*) AS n FROM ${TRIPS}`;
     for (const res of [await query(sql, { qsf: 1000 }), await call('POST', '/query?qsf=1000', sql), await call('POST', '/query', sql, { 'dromedar-qsf': '1000' })]) {
       assert.equal(res.status, 200);
-      assert.equal(res.headers['dromedar-drillbits'], '1');
+      // Sized for 1; the cluster still has the 3 of the query before (Dromedar-Drillbits: what Drill ran it on).
+      assert.equal(res.headers['dromedar-drillbits-sized'], '1');
+      assert.equal(res.headers['dromedar-drillbits'], '3');
       assert.equal(res.headers['dromedar-qsf'], '1000');
       assert.equal(Number(res.json.rows[0].n), trips.rows);
     }
@@ -128,7 +131,7 @@ describe('gateway: sizing, scaling and streaming with real Drill', () => {
       const res = await query(sql);
       assert.equal(res.status, 200);
       assert.equal(res.json.queryState, 'COMPLETED');
-      assert.equal(res.headers['dromedar-drillbits'], '1');
+      assert.equal(res.headers['dromedar-drillbits-sized'], '1');
       assert.equal(res.headers['dromedar-dataset-bytes'], '0');
     }
   });

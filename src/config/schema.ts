@@ -77,6 +77,12 @@ export const configSchema = z.object({
         .refine((ws) => 'default' in ws, 'a `default` workspace is required (Drill would otherwise add one at "/")'),
     })
     .prefault({}),
+  queries: z
+    .object({
+      // Finished queries kept for GET /v1/queries and /v1/queries/{id} (newest first).
+      history: z.number().int().min(0).max(100_000).default(100),
+    })
+    .prefault({}),
   // A read-only query that lost a Drillbit before its first row is run again this often.
   retries: z.number().int().min(0).max(3).default(1),
   // Trino's client protocol (/v1/statement, src/trino): a query nobody polls for

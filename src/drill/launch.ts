@@ -164,6 +164,12 @@ export interface ClusterConf {
   queriesPerDrillbit: number;
   /** Drill's user impersonation (config drill.impersonation): /query.json's userName runs the query as that user. */
   impersonation?: boolean;
+  /**
+   * A folder every Drillbit of the cluster shares for finished query profiles (Drill's
+   * ZooKeeper store keeps its blobs at sys.store.provider.zk.blobroot, by default each
+   * Drillbit's own log folder, gone with the Drillbit). Unset: Drill's default.
+   */
+  profileStore?: string;
 }
 
 // Drill's REST API holds one web-server thread per running /query.json, and Drill gives
@@ -182,7 +188,7 @@ drill.exec: {
   udf.directory.fs: "file:///",
   udf.directory.root: ${JSON.stringify(conf.stateDir + '/udf')},
   # Query profiles land here: every Drillbit of the cluster (one host) sees all of them.
-  sys.store.provider.local.path: ${JSON.stringify(conf.stateDir + '/store')},
+  sys.store.provider.local.path: ${JSON.stringify(conf.stateDir + '/store')},${conf.profileStore ? `\n  # Finished profiles (<folder>/profiles/<queryId>.sys.drill) outlive the Drillbit that ran the query.\n  sys.store.provider.zk.blobroot: ${JSON.stringify('file://' + conf.profileStore)},` : ''}
   # A quiescent Drillbit waits this long before it stops taking fragments, so a query
   # planned just before the drain started still finds it (Drill advises >= 2 x zk.refresh).
   grace_period_ms: 1000,
@@ -207,4 +213,12 @@ export function logbackXml(): string {
   <root level="WARN"><appender-ref ref="FILE"/></root>
 </configuration>
 `;
+}
+
+/**
+ * The local cluster's shared profile store: Drill writes <this>/profiles/<queryId>.sys.drill.
+ * (Drillbits in a sandbox need it bound read-write.)
+ */
+export function profileStoreDir(home: string): string {
+  return join(home, 'local', 'cluster');
 }

@@ -9,14 +9,15 @@ import type { Logger } from '../util/log.js';
 import { DromedarError } from '../util/errors.js';
 import { adminRoutes } from './admin.js';
 import { Authenticator, type SessionSettings } from './auth.js';
-import { drillCompatRoutes, drillEndpointRefusal, DrillOptions } from './drill-compat.js';
+import { drillCompatRoutes, drillEndpointRefusal, DrillOptions, type DrillFacts } from './drill-compat.js';
 import { drillWebRoutes } from './drill-web.js';
 import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
 import { ApiRoutes, errors, type RouteSpec } from './openapi.js';
 import { planRoutes } from './plan.js';
 import { trinoRoutes, type TrinoDeps } from '../trino/routes.js';
-import { runQuery, type Decision, type QueryDeps } from './query.js';
+import { queryRegistryRoutes } from './queries.js';
+import { queryEngine, runQuery, type Decision, type QueryDeps } from './query.js';
 import { decisionHeaders, drillResult, plan, qsfParameters, queryBody, sqlText } from './schemas.js';
 
 export interface AppDeps extends QueryDeps {
@@ -25,7 +26,7 @@ export interface AppDeps extends QueryDeps {
   /** Tokens clients must send (Bearer, Basic password, or Drill's form login); none (or no `auth`): no authentication. */
   auth?: { tokens: readonly string[]; session?: SessionSettings };
   /** Drill's user impersonation on the Drillbits (drill.impersonation), and its option catalog. */
-  drill?: { impersonation: boolean; options: DrillOptions };
+  drill?: DrillFacts;
   /** Trino's client protocol (src/trino): the Drill schemas the gateway knows, timeouts, page size. */
   trino?: Pick<TrinoDeps, 'schemas' | 'clientTimeoutMs' | 'pageBytes'>;
 }
@@ -57,11 +58,12 @@ export function createApp(deps: AppDeps): Hono {
     }),
   );
   queryRoutes(api, deps);
+  queryRegistryRoutes(api, () => queryEngine(deps).registry);
   app.route('/', planRoutes(deps.sizer, { qsf: deps.qsf }));
   adminRoutes(api, deps);
   drillCompatRoutes(api, deps, deps.drill ?? { impersonation: false, options: new DrillOptions(null) });
   drillWebRoutes(api, authenticator);
-  trinoRoutes(api, { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log, drillOptions: deps.drill?.options, ...(deps.trino ?? { schemas: () => [], clientTimeoutMs: 300_000, pageBytes: 1 << 20 }) });
+  trinoRoutes(api, { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log, drillOptions: deps.drill?.options, queries: queryEngine(deps).registry, ...(deps.trino ?? { schemas: () => [], clientTimeoutMs: 300_000, pageBytes: 1 << 20 }) });
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));
   app.onError((err, c) => {
@@ -179,11 +181,13 @@ function requestLog(log: Logger) {
         status: c.res.status,
         ms: Math.round(performance.now() - start),
         ...(decision && {
-          bytes: decision.plan.bytes,
-          qsf: decision.plan.qsf,
-          drillbits: decision.drillbits,
-          parsed: decision.plan.parsed,
-          drillbit: decision.drillbit,
+          query: decision.query.id,
+          bytes: decision.query.plan?.bytes,
+          qsf: decision.query.plan?.qsf,
+          drillbits: decision.query.clusterDrillbits,
+          sized: decision.query.plan?.drillbits,
+          parsed: decision.query.plan?.parsed,
+          drillbit: decision.query.drillbit?.id,
           timings: decision.timings,
         }),
       },

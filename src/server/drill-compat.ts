@@ -7,11 +7,14 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { DrillClient } from '../drill/client.js';
 import { DrillOptionCatalog } from '../drill/options.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { PoolManager } from '../pool/pool.js';
+import type { Drillbit } from '../schedulers/scheduler.js';
 import { DromedarError } from '../util/errors.js';
 import { readDrillInput } from './input.js';
 import { errors, type ApiRoutes } from './openapi.js';
-import { runQuery, type QueryDeps } from './query.js';
+import { queryEngine, runQuery, type QueryDeps } from './query.js';
 import { decisionHeaders, drillQueryBody, drillResult } from './schemas.js';
 
 const READS = [
@@ -32,7 +35,7 @@ const DRILL_NAMES = new Set([
   'status', 'cluster', 'queriescount', 'portnum', 'state', 'statenames', 'metrics',
 ]);
 
-const passThroughErrors = errors(502, 503, 504);
+const passThroughErrors = errors(502, 503);
 
 // Paths of Drill's web UI and login beside its REST endpoints (first segment, lower case).
 const DRILL_WEB = new Set(['', 'query.json', 'login', 'logout', 'j_security_check', 'mainlogin', 'spnegologin']);
@@ -47,6 +50,10 @@ export function isDrillPath(path: string): boolean {
 export interface DrillFacts {
   impersonation: boolean;
   options: DrillOptions;
+  /** Drill's /storage.json as the gateway configures it (answered while no Drillbit runs). */
+  storage?: Array<{ name: string; config: object }>;
+  /** The cluster's shared profile store (<folder>/profiles/<id>.sys.drill), when the gateway can read it. */
+  profileStore?: string | null;
 }
 
 /**
@@ -95,12 +102,12 @@ export function drillCompatRoutes(api: ApiRoutes, deps: QueryDeps, drill: DrillF
     async (c) => {
       // Drill's options are checked against its catalog; learning that may need a Drillbit.
       const settings = { impersonation: drill.impersonation, options: () => drill.options.get(deps.pool, c.req.raw.signal) };
-      return runQuery(c, deps, await readDrillInput(c, deps.qsf.bounds, settings));
+      return runQuery(c, deps, await readDrillInput(c, deps.qsf.bounds, settings), 'drill');
     },
   );
   for (const read of READS) {
     const spec = { method: 'get', path: read.path, tag: 'drill', summary: read.summary, responses: { 200: { description: "Drill's answer", content: { [read.type]: z.unknown() } }, ...passThroughErrors } } as const;
-    api.add(spec, (c) => passThrough(deps, read.path, c.req.raw.signal));
+    api.add(spec, (c) => passThrough(deps, drill, read.path));
   }
   api.add(
     {
@@ -112,11 +119,12 @@ export function drillCompatRoutes(api: ApiRoutes, deps: QueryDeps, drill: DrillF
       responses: {
         200: { description: "Drill's answer", content: { 'application/json': z.unknown() } },
         ...passThroughErrors,
+        ...errors(404),
         403: { ...errors(403)[403]!, description: "not a query id: Drill's other /profiles endpoints (cancel) are not reachable" },
       },
     },
     // The pattern admitted only a query id and .json: the forwarded path is that, no more.
-    (c) => passThrough(deps, `/profiles/${c.req.param('profile')}`, c.req.raw.signal),
+    (c) => profile(deps, drill, c.req.param('profile')!.replace(/\.json$/, '')),
   );
 }
 
@@ -159,18 +167,83 @@ function safeDecode(text: string): string {
   }
 }
 
-async function passThrough(deps: QueryDeps, path: string, signal: AbortSignal): Promise<Response> {
-  const lease = await deps.pool.acquire(1, { signal });
-  try {
-    const res = await DrillClient.at(lease.drillbit.host, lease.drillbit.httpPort).stream('GET', path);
-    const body = Buffer.from(await res.body.arrayBuffer());
-    // Drill's 500s are not JSON (e.g. an unknown profile: "{ 'message' : ... }"): ours are.
-    if (res.status >= 500) {
-      const said = body.subarray(0, 200).toString('utf8').replace(/\s+/g, ' ').trim();
-      throw new DromedarError('drill_error', `Drill answered ${res.status} to GET ${path}: ${said}`, 502);
-    }
-    return new Response(body, { status: res.status, headers: { 'content-type': res.headers['content-type'] ?? 'application/json' } });
-  } finally {
-    lease.release();
+// Reads create no demand: they go to an ONLINE Drillbit without a lease (a poller
+// neither starts a Drillbit nor keeps one from its idle timeout), and with none ONLINE
+// the gateway answers what it knows itself, or 503 where only Drill can answer.
+async function passThrough(deps: QueryDeps, drill: DrillFacts, path: string): Promise<Response> {
+  for (const bit of online(deps.pool)) {
+    const res = await forward(bit, path);
+    if (res) return res;
   }
+  return withoutDrill(drill, path);
 }
+
+// A profile is asked of the Drillbit that ran the query (the registry's map), then of
+// any other (they share the profile store), then read from the store itself.
+async function profile(deps: QueryDeps, drill: DrillFacts, id: string): Promise<Response> {
+  const ran = queryEngine(deps).registry.drillbitOf(id);
+  const bits = online(deps.pool).sort((a, b) => Number(b.id === ran?.id) - Number(a.id === ran?.id));
+  let failed: Response | null = null;
+  for (const bit of bits) {
+    const res = await forward(bit, `/profiles/${id}.json`, true);
+    if (res && res.status < 500) return res;
+    failed ??= res;
+  }
+  if (drill.profileStore) {
+    try {
+      const text = await readFile(join(drill.profileStore, 'profiles', `${id}.sys.drill`));
+      return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } });
+    } catch {
+      // Not (yet) in the store.
+    }
+  }
+  if (failed) return failed;
+  if (bits.length === 0 && !drill.profileStore) throw notRunning(`/profiles/${id}.json`);
+  throw new DromedarError('unknown_profile', `no profile of query ${id} (Drill has none, nor the gateway's profile store)`, 404);
+}
+
+function online(pool: PoolManager): Drillbit[] {
+  return pool.snapshot().drillbits.filter((b) => b.state === 'ONLINE');
+}
+
+/** Drill's answer from `bit`; null when it cannot be reached (it may be on its way out). */
+async function forward(bit: Drillbit, path: string, quiet5xx = false): Promise<Response | null> {
+  let res;
+  try {
+    res = await DrillClient.at(bit.host, bit.httpPort).stream('GET', path);
+  } catch {
+    return null;
+  }
+  const body = Buffer.from(await res.body.arrayBuffer());
+  // Drill's 500s are not JSON (e.g. an unknown profile: "{ 'message' : ... }"): ours are.
+  if (res.status >= 500) {
+    const said = body.subarray(0, 200).toString('utf8').replace(/\s+/g, ' ').trim();
+    const error = new DromedarError('drill_error', `Drill answered ${res.status} to GET ${path}: ${said}`, 502);
+    if (quiet5xx) return new Response(JSON.stringify({ error: error.code, message: error.message, errorMessage: error.message }), { status: 502, headers: { 'content-type': 'application/json' } });
+    throw error;
+  }
+  return new Response(body, { status: res.status, headers: { 'content-type': res.headers['content-type'] ?? 'application/json' } });
+}
+
+// What the gateway answers with no Drillbit ONLINE, in Drill's shapes.
+function withoutDrill(drill: DrillFacts, path: string): Response {
+  const json = (body: unknown) => new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } });
+  switch (path) {
+    case '/status':
+      return new Response('<html><body><p>Running! (Dromedar: no Drillbit is running; the first query starts one)</p></body></html>', { status: 200, headers: { 'content-type': 'text/html' } });
+    case '/status.json':
+      return json({ status: 'Running!' });
+    case '/cluster.json':
+      return json({ drillbits: [], currentVersion: DRILL_VERSION, mismatchedVersions: [], userEncryptionEnabled: false, bitEncryptionEnabled: false, shouldShowAdminInfo: false, authEnabled: false });
+    case '/storage.json':
+      if (drill.storage) return json(drill.storage);
+      break;
+  }
+  throw notRunning(path);
+}
+
+function notRunning(path: string): DromedarError {
+  return new DromedarError('drill_not_running', `no Drillbit is running, and only Drill answers GET ${path}; a query starts one (reads never do)`, 503, { 'retry-after': '10' });
+}
+
+const DRILL_VERSION = '1.22.0';

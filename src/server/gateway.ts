@@ -4,6 +4,9 @@ import type { ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/load.js';
 import { PoolManager } from '../pool/pool.js';
+import { QueryRegistry } from '../query/registry.js';
+import { dfsPlugin } from '../storage/dfs.js';
+import { profileStoreDir } from '../drill/launch.js';
 import { createScheduler, type Scheduler } from '../schedulers/index.js';
 import { Sizer } from '../sizing/index.js';
 import { createWritableWorkspaceRoots } from '../storage/dfs.js';
@@ -31,6 +34,8 @@ export class Gateway {
     readonly pool: PoolManager,
     readonly qsf: QsfSetting,
     readonly sizer: Sizer,
+    /** The gateway's queries: running, queued, the last finished. */
+    readonly registry: QueryRegistry,
     private readonly server: ServerType,
     private readonly log: Logger,
   ) {}
@@ -55,13 +60,20 @@ export class Gateway {
     const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits });
     // A cold parser worker costs the first query ~200 ms: load it now, beside the rest.
     const warm = sizer.warm().catch(() => {});
-    const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(config.drill.home ?? installDir(config))) };
+    const drill = {
+      impersonation: config.drill.impersonation,
+      options: new DrillOptions(DrillOptionCatalog.fromInstall(config.drill.home ?? installDir(config))),
+      storage: [{ name: 'dfs', config: dfsPlugin(config) }],
+      // The local Drillbits share one profile store the gateway can read itself.
+      profileStore: scheduler.kind === 'local' ? profileStoreDir(config.home) : null,
+    };
+    const registry = new QueryRegistry({ finishedLimit: config.queries.history });
     const trino = { schemas: () => trinoSchemas(config), clientTimeoutMs: config.trino.clientTimeoutMs, pageBytes: config.trino.pageBytes };
-    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, trino });
+    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, registry, trino });
     await warm;
     const server = await listen(app.fetch, config.server.host, config.server.port);
     pool.start();
-    const gateway = new Gateway(config, scheduler, pool, qsf, sizer, server, log);
+    const gateway = new Gateway(config, scheduler, pool, qsf, sizer, registry, server, log);
     say(`Dromedar listening on ${gateway.url} (scheduler ${scheduler.kind}, max ${maxDrillbits} Drillbits)`);
     const exposed = exposureWarning(config.server.host, config.server.auth.tokens);
     if (exposed) log.warn(exposed);
@@ -80,7 +92,11 @@ export class Gateway {
   async stop(options: { drainMs?: number; stopDrillbits?: boolean } = {}): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     const drainMs = options.drainMs ?? 30_000;
-    const timer = setTimeout(() => (this.server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.(), drainMs);
+    // Past the drain, queries still held are cancelled (in Drill too), never left running or re-run.
+    const timer = setTimeout(() => {
+      for (const query of [...this.registry.running(), ...this.registry.queued()]) void query.cancel('the gateway is shutting down');
+      (this.server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }, drainMs);
     (this.server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     await closed;
     clearTimeout(timer);

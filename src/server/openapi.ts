@@ -42,13 +42,14 @@ export const errorSchema = z
   })
   .describe('Every error the gateway itself answers');
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 415 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 502 | 503 | 504;
 
 const ERRORS: Record<ErrorStatus, string> = {
   400: 'bad input: invalid JSON or UTF-8, empty SQL, a wrong field, a bad QSF, an unknown schema',
   401: 'no or wrong token: Bearer, HTTP Basic with the token as the password, or a session of Drill\'s form login (only when tokens are configured)',
   403: 'refused: a path outside its workspace, a Drill admin endpoint, a query that is not SQL, a Drill session option Dromedar does not pass on (forbidden_option)',
-  404: 'no such route',
+  404: 'no such route (or no such query)',
+  409: 'the query already ended (its final state in the message), or was cancelled while the client waited',
   413: 'the body or the SQL is over its limit',
   415: 'a content type the route does not take',
   502: 'Drill could not be reached, failed before answering, or answered a read with a server error',

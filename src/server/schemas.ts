@@ -140,3 +140,58 @@ export const cluster = z.object({
   ),
   events: z.array(z.object({ at: z.string(), from: z.number().int(), to: z.number().int(), reason: z.string() })),
 });
+
+const queryError = z.object({ code: z.string(), message: z.string(), status: z.number().int() });
+const iso = z.string().nullable();
+
+/** Estimate vs what Drill's profile reports having read (src/sizing/actual.ts). */
+export const queryAccuracy = z
+  .looseObject({
+    estimate: z.number().describe("the plan's bytes"),
+    actual: z.number().nullable().describe('bytes Drill reports its scans read; null when no scan reports bytes (text, JSON)'),
+    ratio: z.number().nullable().describe('estimate / actual'),
+    comparable: z.boolean().describe('whether Drill reported all it read and the plan counted only what Drill reports'),
+    why: z.string().nullable(),
+    profile: z.looseObject({}).describe('the bytes per scan, as read from the profile'),
+  })
+  .nullable();
+
+/** One query as GET /v1/queries/{id} shows it. */
+export const queryView = z.object({
+  id: z.string().describe("the gateway's query id (DELETE /v1/queries/{id} takes it)"),
+  drillQueryId: z.string().nullable().describe("Drill's query id, once Drill named it (/profiles/{id}.json)"),
+  frontEnd: z.string().describe('how it arrived: query (POST /query), drill (POST /query.json), trino'),
+  state: z.enum(['QUEUED', 'STARTING_DRILLBITS', 'RUNNING', 'FINISHED', 'FAILED', 'CANCELED']),
+  progress: z.object({ online: z.number().int(), wanted: z.number().int() }).nullable().describe('while STARTING_DRILLBITS: n of N Drillbits ONLINE'),
+  sql: z.string(),
+  user: z.string().nullable(),
+  sizing: z
+    .object({ bytes: z.number(), qsf: z.number(), drillbits: z.number().int(), parsed: z.boolean(), measure: z.string(), targets: z.array(z.looseObject({})) })
+    .nullable()
+    .describe('the sizing decision (POST /v1/plan shape)'),
+  clusterDrillbits: z.number().int().nullable().describe('Drillbits ONLINE in the cluster when Drill ran it'),
+  leasedFor: z.number().int().nullable().describe('the pool size it waited for (sizing, capped at pool.maxDrillbits)'),
+  drillbit: z.object({ id: z.string(), host: z.string(), httpPort: z.number().int() }).nullable().describe('the foreman'),
+  times: z.object({ created: z.string(), sized: iso, admitted: iso, started: iso, ended: iso }),
+  durations: z.object({ sizing: z.number().nullable(), waiting: z.number().nullable(), drill: z.number().nullable(), total: z.number().nullable() }).describe('ms'),
+  rows: z.number().int().describe('rows streamed to the client'),
+  bytes: z.number().int().describe("bytes of Drill's answer streamed to the client"),
+  drillState: z.string().nullable().describe("Drill's queryState at the end of its answer"),
+  error: queryError.nullable(),
+  cancelReason: z.string().nullable(),
+  accuracy: queryAccuracy.describe("estimate vs actual from Drill's profile, read after the end (null until then)"),
+  accuracyNote: z.string().nullable(),
+});
+
+export const queryList = z.object({
+  running: z.array(queryView),
+  queued: z.array(queryView).describe('being sized, waiting for a slot, or for Drillbits'),
+  finished: z.array(queryView).describe('the last query.history finished, newest first'),
+});
+
+export const cancelOutcome = z.object({
+  id: z.string(),
+  state: z.enum(['CANCELED']),
+  drill: z.enum(['not-sent', 'cancelled', 'refused', 'unreachable', 'unknown-id']).describe("what Drill's cancel on the foreman did"),
+  message: z.string(),
+});

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import { DrillClient, type ClusterDrillbit } from '../../drill/client.js';
 import type { DrillRuntime } from '../../drill/install.js';
-import { drillbitArgs, drillbitEnv, drillOverrideConf, logbackXml, DRILLBIT_MAIN, type DrillbitLaunch } from '../../drill/launch.js';
+import { drillbitArgs, drillbitEnv, drillOverrideConf, logbackXml, DRILLBIT_MAIN, profileStoreDir, type DrillbitLaunch } from '../../drill/launch.js';
 import { storageOverrideConf } from '../../storage/dfs.js';
 import { DromedarError } from '../../util/errors.js';
 import { readJsonFile, tail, writeAtomic } from '../../util/files.js';
@@ -171,7 +171,7 @@ export class LocalScheduler implements Scheduler {
     await mkdir(confDir, { recursive: true });
     await writeFile(
       join(confDir, 'drill-override.conf'),
-      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: join(this.dir, 'cluster'), queriesPerDrillbit: this.config.pool.queriesPerDrillbit, impersonation: this.config.drill?.impersonation }),
+      drillOverrideConf({ clusterId: this.settings.clusterId, zkConnect, stateDir: join(this.dir, 'cluster'), profileStore: profileStoreDir(this.config.home), queriesPerDrillbit: this.config.pool.queriesPerDrillbit, impersonation: this.config.drill?.impersonation }),
     );
     await writeFile(join(confDir, 'logback.xml'), logbackXml());
     await writeFile(join(confDir, 'storage-plugins-override.conf'), storageOverrideConf(this.config));
