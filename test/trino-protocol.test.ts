@@ -277,3 +277,28 @@ describe('auth on the Trino routes', () => {
     await info.body.text();
   });
 });
+
+describe("Trino queries in the gateway's registry", () => {
+  let gw: OfflineGateway;
+  before(async () => {
+    gw = await startOfflineGateway({ startTimeoutMs: 60_000 });
+  });
+  after(async () => gw?.close());
+
+  test('a Trino query is listed by /v1/queries/{id} (front end trino), and DELETE there cancels it for the Trino client too', async () => {
+    const res = await request(`${gw.url}/v1/statement`, { method: 'POST', body: 'SELECT 1 FROM (VALUES(1))', headers: { 'x-trino-user': 'ann' } });
+    const first = JSON.parse(await res.body.text());
+    const view = await request(`${gw.url}/v1/queries/${first.id}`);
+    const q = JSON.parse(await view.body.text());
+    assert.equal(view.statusCode, 200);
+    assert.equal(q.frontEnd, 'trino');
+    assert.equal(q.user, 'ann');
+    const del = await request(`${gw.url}/v1/queries/${first.id}`, { method: 'DELETE' });
+    assert.ok(del.statusCode < 300, String(del.statusCode));
+    await del.body.text();
+    const page = JSON.parse(await (await request(first.nextUri)).body.text());
+    assert.equal(page.stats.state, 'CANCELED');
+    assert.equal(page.error.errorName, 'USER_CANCELED');
+    assert.equal(page.nextUri, undefined);
+  });
+});
