@@ -25,9 +25,10 @@ import { streamingBenchmark } from './streaming.js';
 import { shrinkBenchmark } from './shrink.js';
 import { sizingBenchmark } from './sizing.js';
 import { accuracyBenchmark } from './accuracy.js';
+import { trinoPagingBenchmark } from './trino-paging.js';
 
 // Order matters in smoke mode: the shared gateway's first query (cold start) starts its first Drillbit.
-export const BENCHMARKS: Benchmark[] = [startupBenchmark, coldStartBenchmark, warmOverheadBenchmark, streamingBenchmark, shrinkBenchmark, sizingBenchmark, accuracyBenchmark];
+export const BENCHMARKS: Benchmark[] = [startupBenchmark, coldStartBenchmark, warmOverheadBenchmark, streamingBenchmark, trinoPagingBenchmark, shrinkBenchmark, sizingBenchmark, accuracyBenchmark];
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 

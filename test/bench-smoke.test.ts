@@ -40,6 +40,7 @@ const EXPECTED: Record<string, string[]> = {
   'cold-start': ['direct.online_ms', 'direct.first_query_ttfb_ms', 'gateway.n1.ttfb_ms'],
   'warm-overhead': ['direct.latency_ms', 'gateway /query.latency_ms', 'gateway /query.json.latency_ms', 'gateway /query sizing_ms', 'gateway /query drill_ms'],
   streaming: ['direct.throughput_mib_s', 'gateway.throughput_mib_s', 'gateway.rss_peak_mib', 'gateway.rss_growth_mib'],
+  'trino-paging': ['paged.total_ms', 'paged.rows_per_s', 'streamed.total_ms', 'gateway.rss_growth_mib'],
   shrink: ['idle_timeout_to_gone_ms', 'drain_to_gone_ms', 'small_query_latency_ms', 'large_query_latency_ms'],
   sizing: ['files1k.fs_readdir_stat_ms', 'files1k.cold_ms', 'files1k.cached_ms', 'files1k.cold_footers_unseen_ms', 'files1k.cold_measure_files_ms'],
   accuracy: ['ratio', 'files_ratio', 'plan_ms', 'query_ms'],
@@ -48,7 +49,7 @@ const EXPECTED: Record<string, string[]> = {
 // Values that are differences may be negative (RSS growth after a GC, a Drillbit gone a little
 // before the moment computed from the client's side); all others must be > 0.
 const SERVER_TIMING = /^gateway \/query(\.json)? (sizing|scale|drill)_ms$/;
-const SIGNED = new Set(['idle_timeout_to_drain_ms', 'idle_timeout_to_gone_ms', 'gateway.rss_growth_mib', 'gateway /query.added_ms', 'gateway /query.json.added_ms']);
+const SIGNED = new Set(['streamed.rss_growth_mib', 'idle_timeout_to_drain_ms', 'idle_timeout_to_gone_ms', 'gateway.rss_growth_mib', 'gateway /query.added_ms', 'gateway /query.json.added_ms']);
 
 test('every benchmark runs in smoke mode and writes its JSON with sane values', { timeout: 20 * 60_000 }, async () => {
   const code = await new Promise<number | null>((resolve) => {

@@ -88,6 +88,14 @@ export const configSchema = z.object({
     .prefault({}),
   // A read-only query that lost a Drillbit before its first row is run again this often.
   retries: z.number().int().min(0).max(3).default(1),
+  // Trino's client protocol (/v1/statement, src/trino): a query nobody polls for
+  // clientTimeoutMs is cancelled (Trino's query.client.timeout); pages are cut at pageBytes.
+  trino: z
+    .object({
+      clientTimeoutMs: z.number().int().positive().default(5 * 60_000),
+      pageBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    })
+    .prefault({}),
   sizing: z
     .object({
       qsf: z.number().positive().default(100),

@@ -18,6 +18,7 @@ import { errorResponse, toDromedarError } from './errors.js';
 import { readQueryInput } from './input.js';
 import { ApiRoutes, errors, type RouteSpec } from './openapi.js';
 import { planRoutes } from './plan.js';
+import { trinoRoutes, type TrinoDeps } from '../trino/routes.js';
 import { queryRegistryRoutes } from './queries.js';
 import { queryEngine, runQuery, type Decision, type QueryDeps } from './query.js';
 import { decisionHeaders, drillResult, plan, qsfParameters, queryBody, sqlText } from './schemas.js';
@@ -31,6 +32,8 @@ export interface AppDeps extends QueryDeps {
   drill?: DrillFacts;
   /** Where events become metrics (Gateway passes the one that also watches its scheduler). */
   metrics?: GatewayMetrics;
+  /** Trino's client protocol (src/trino): the Drill schemas the gateway knows, timeouts, page size. */
+  trino?: Pick<TrinoDeps, 'schemas' | 'clientTimeoutMs' | 'pageBytes'>;
 }
 
 const SESSION_DEFAULTS: SessionSettings = { idleTimeoutSecs: 3600, maxLifetimeSecs: 12 * 3600, maxSessions: 10_000 };
@@ -74,6 +77,7 @@ export function createApp(deps: AppDeps): Hono {
   // Before Drill's web root: browsers asking for HTML at / get the dashboard, Drill's clients the root page.
   dashboardRoutes(app);
   drillWebRoutes(api, authenticator);
+  trinoRoutes(api, { sizer: deps.sizer, pool: deps.pool, qsf: deps.qsf, log: deps.log, drillOptions: deps.drill?.options, queries: queryEngine(deps).registry, ...(deps.trino ?? { schemas: () => [], clientTimeoutMs: 300_000, pageBytes: 1 << 20 }) });
   openApiRoute(api, tokens.length > 0);
   app.notFound((c) => errorResponse(c, unrouted(c, api)));
   app.onError((err, c) => {

@@ -16,6 +16,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { installDir } from '../drill/install.js';
 import { DrillOptionCatalog } from '../drill/options.js';
 import { createApp } from './app.js';
+import { trinoSchemas } from '../trino/names.js';
 import { DrillOptions } from './drill-compat.js';
 import { exposureWarning } from './auth.js';
 import { createHttpServer } from './http-server.js';
@@ -78,7 +79,8 @@ export class Gateway {
       profileStore: scheduler.kind === 'local' ? profileStoreDir(config.home) : null,
     };
     const registry = new QueryRegistry({ finishedLimit: config.queries.history });
-    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, registry, metrics });
+    const trino = { schemas: () => trinoSchemas(config), clientTimeoutMs: config.trino.clientTimeoutMs, pageBytes: config.trino.pageBytes };
+    const app = createApp({ sizer, pool, qsf, retries: config.retries, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, registry, metrics, trino });
     await warm;
     const server = await listen(app.fetch, config.server.host, config.server.port);
     pool.start();

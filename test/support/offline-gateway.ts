@@ -16,6 +16,7 @@ import { DrillOptions } from '../../src/server/drill-compat.js';
 import { createHttpServer } from '../../src/server/http-server.js';
 import { QsfSetting } from '../../src/server/qsf.js';
 import { Sizer } from '../../src/sizing/index.js';
+import { trinoSchemas } from '../../src/trino/names.js';
 import { createLogger, type Logger } from '../../src/util/log.js';
 import { DRILL_DIR, testConfig } from './env.js';
 
@@ -63,7 +64,8 @@ export async function startOfflineGateway(options: OfflineOptions = {}): Promise
   const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits: config.pool.maxDrillbits! });
   // Drill's option catalog as the installation has it (written by `dromedar drill install`).
   const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(DRILL_DIR)) };
-  const app = createApp({ sizer, pool, qsf, retries: 0, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill });
+  const trino = { schemas: () => trinoSchemas(config), clientTimeoutMs: config.trino.clientTimeoutMs, pageBytes: config.trino.pageBytes };
+  const app = createApp({ sizer, pool, qsf, retries: 0, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, trino });
   pool.start();
   const server = createHttpServer(app.fetch, '127.0.0.1');
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
