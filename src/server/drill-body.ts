@@ -126,11 +126,12 @@ class Reader {
 
   private object(): Node {
     this.at++;
-    const entries: [string, Node][] = [];
+    // A Map, not a search of the entries: a body of 50k fields must stay linear.
+    const entries = new Map<string, Node>();
     this.space();
     if (this.src[this.at] === '}') {
       this.at++;
-      return { kind: 'object', entries };
+      return { kind: 'object', entries: [] };
     }
     for (;;) {
       this.space();
@@ -139,13 +140,12 @@ class Reader {
       if (this.src[this.at] !== ':') throw this.error(`expected ':' after the field name ${JSON.stringify(key.slice(0, 50))}`);
       this.at++;
       const value = this.value();
-      // Jackson binds a repeated field's last value.
-      const previous = entries.findIndex(([k]) => k === key);
-      if (previous >= 0) entries.splice(previous, 1);
-      entries.push([key, value]);
+      // Jackson binds a repeated field's last value (here: moved to the end, as it was).
+      entries.delete(key);
+      entries.set(key, value);
       this.space();
       const next = this.src[this.at++];
-      if (next === '}') return { kind: 'object', entries };
+      if (next === '}') return { kind: 'object', entries: [...entries] };
       if (next !== ',') throw this.error("expected ',' or '}' in an object", -1);
     }
   }
