@@ -181,8 +181,9 @@ describe('Marathon scheduler against Marathon failure modes (on the Marathon TES
       await scheduler.list();
       await sleep(500);
     }
-    const pollRate = apiRequests(quiet).length;
-    assert.ok(pollRate <= 3, `polling at a low rate (pollIntervalMs 5 s): ${pollRate} requests in 10 s`);
+    const polls = apiRequests(quiet);
+    const pollRate = polls.length;
+    assert.ok(pollRate <= 3, `polling at a low rate (pollIntervalMs 5 s): ${pollRate} requests in 10 s (${polls.map((r) => `${r.method} ${r.path} +${r.at - quiet} ms`).join(', ')})`);
 
     double.refuseEvents(false);
     await until(async () => double.eventStreams > 0, 70_000, 'the event stream came back');

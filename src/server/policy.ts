@@ -74,6 +74,10 @@ async function confineListing(statement: Statement, target: string[], defaultSch
     if (defaultSchema.length === 0) return; // Drill lists nothing without a schema
     target = defaultSchema;
   }
+  // One identifier may name a whole schema: SHOW FILES FROM `dfs.data` (what sqlalchemy-drill
+  // sends) lists dfs.data in Drill, which splits such a name at its dots.
+  const split = target.flatMap((part) => part.split('.'));
+  if (split.length > target.length && (schemaKnown(split, [], workspaces) || schemaKnown(split, defaultSchema, workspaces))) target = split;
   if (schemaKnown(target, [], workspaces) || schemaKnown(target, defaultSchema, workspaces)) {
     const ws = workspaceOf(target, defaultSchema, workspaces);
     if (ws) await insideRealRoots(ws.root, 'SHOW FILES', workspaces);
