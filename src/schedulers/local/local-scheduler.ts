@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../../config/load.js';
 import type { DrillRuntime } from '../../drill/install.js';
@@ -190,7 +191,7 @@ export class LocalScheduler implements Scheduler {
     const bit: LocalBit = { id, pid, host: launch.host, ports, startedAt: Date.now(), dir, child, exited: false, ...(child.pid !== pid ? { monitor: child.pid } : {}) };
     child.once('exit', (code, sig) => {
       bit.exited = true;
-      bit.exit = sig ? `signal ${sig}` : `exit code ${code}`;
+      bit.exit = describeExit(code, sig, bit.monitor !== undefined);
     });
     child.unref();
     this.bits.set(id, bit);
@@ -292,3 +293,14 @@ export class LocalScheduler implements Scheduler {
   }
 }
 
+
+// bwrap ends with 128 + the signal number when its JVM was killed by a signal (bubblewrap's
+// propagate_exit_status): say so as for an unsandboxed JVM, the signal by its name.
+function describeExit(code: number | null, sig: NodeJS.Signals | null, sandboxed: boolean): string {
+  if (sig) return `signal ${sig}`;
+  if (sandboxed && code !== null && code > 128) {
+    const name = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return `signal ${name}`;
+  }
+  return `exit code ${code}`;
+}
