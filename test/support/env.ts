@@ -1,7 +1,7 @@
 // Shared test set-up: a fresh Dromedar home per test file, the one Drill install of
 // this machine (made by `dromedar drill install`), and leak checks for JVMs.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, deepMerge, type Config } from '../../src/config/load.js';
@@ -37,7 +37,17 @@ export function jvmsMentioning(marker: string): number[] {
     .split('\n')
     .filter(Boolean)
     .map(Number)
-    .filter((pid) => pid !== process.pid);
+    .filter((pid) => pid !== process.pid && !isSandboxMonitor(pid));
+}
+
+// bwrap waits for its sandboxed JVM and ends with it; its command line names the same
+// folders. The JVM is what counts (a leaked bwrap is always beside a leaked JVM).
+function isSandboxMonitor(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'bwrap';
+  } catch {
+    return false; // gone meanwhile
+  }
 }
 
 export const silentLog = () => {};
