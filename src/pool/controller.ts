@@ -39,6 +39,7 @@ export interface ControllerOptions {
 }
 
 const EVENT_LIMIT = 100;
+const GHOST_LIMIT_MS = 60_000;
 
 export class Controller {
   /** The Drillbits of the last pass, as the pool counts them (retiring ones DRAINING). */
@@ -60,6 +61,12 @@ export class Controller {
   private launching: Promise<void> | null = null;
   /** Why the next launch happens, when it replaces a lost Drillbit. */
   private replacing: string[] = [];
+  /**
+   * Lost Drillbits Drill may still list: a killed Drillbit stays in Drill's registry until
+   * its ZooKeeper session expires, and Drill plans fragments on it meanwhile (the query
+   * fails in fragment initialization). Queries wait until Drill no longer lists them.
+   */
+  private readonly ghosts = new Map<string, { host: string; userPort: number; since: number }>();
   private seeded = false;
   private timer: Timer | null = null;
   private pass: Promise<void> | null = null;
@@ -182,7 +189,8 @@ export class Controller {
       view.push(bit);
     }
     this.observed = view;
-    this.o.admission.offer(view.filter((b) => b.state === 'ONLINE'));
+    const online = view.filter((b) => b.state === 'ONLINE');
+    this.o.admission.offer((await this.ghostsListed(online, now)) ? [] : online);
 
     const counted = this.counted();
     if (!this.seeded) {
@@ -210,7 +218,22 @@ export class Controller {
     return null;
   }
 
+  // Whether Drill still lists a lost Drillbit (then no query is admitted). Bounded: after
+  // GHOST_LIMIT_MS (far beyond Drill's ZooKeeper session timeout) a ghost is forgotten.
+  private async ghostsListed(online: Drillbit[], now: number): Promise<boolean> {
+    if (this.ghosts.size === 0) return false;
+    const view = online.length > 0 ? await this.o.drill.cluster(online) : null;
+    for (const [id, ghost] of this.ghosts) {
+      const listed = view?.some((d) => d.address === ghost.host && Number(d.userPort) === ghost.userPort) ?? false;
+      if (!listed || now - ghost.since > GHOST_LIMIT_MS) this.ghosts.delete(id);
+    }
+    const names = [...this.ghosts.keys()].join(', ');
+    this.say('ghosts', names || null, names ? `waiting for Drill to drop ${names} from its registry before queries run (its ZooKeeper session has not expired yet)` : 'Drill no longer lists the lost Drillbits; queries run again');
+    return this.ghosts.size > 0;
+  }
+
   private lose(bit: Drillbit, why: string): void {
+    this.ghosts.set(bit.id, { host: bit.host, userPort: bit.userPort, since: this.o.clock.now() });
     const size = this.counted().length + this.pending();
     this.failures++;
     this.lastFailure = why;
