@@ -70,9 +70,12 @@ export class MarathonEvents {
       } catch (err) {
         if (!this.stopped) this.down(`Marathon's event stream failed: ${describe(err)}`);
       }
+      const wasConnected = this.connected;
       this.connected = false;
       if (this.stopped) break;
-      this.options.onChange();
+      // Events may have been missed while the stream broke: read the app once. A reconnect
+      // that fails again changes nothing the polling does not already cover.
+      if (wasConnected) this.options.onChange();
       // The leader may have changed: ask before reconnecting.
       await this.endpoints.discoverLeader().catch(() => null);
       // A stream that held for a while starts the backoff over.
