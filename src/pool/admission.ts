@@ -88,6 +88,11 @@ export class Admission {
     this.admit();
   }
 
+  /** A Drillbit the controller retires: no new lease goes to it from now on (before Drill is asked). */
+  withdraw(id: string): void {
+    this.usable = this.usable.filter((b) => b.id !== id);
+  }
+
   /** The largest pool size a waiting or running query asked for. */
   demand(): number {
     let level = 0;

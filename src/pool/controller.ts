@@ -317,6 +317,9 @@ export class Controller {
       this.record(size, size - 1, `idle for ${this.o.idleTimeoutMs} ms: draining ${bit.id}`);
       size--;
       this.retiring.set(bit.id, this.o.clock.now());
+      // In the same step as the check above: a query admitted later never gets a Drillbit
+      // that is shutting down ("Foreman is shutting down").
+      this.o.admission.withdraw(bit.id);
       this.observed = this.observed.map((b) => (b.id === bit.id ? { ...b, state: 'DRAINING' } : b));
       if (bit.state !== 'ONLINE') {
         this.stopNow(bit.id); // nothing to drain yet
