@@ -179,8 +179,12 @@ function sortRows(rows: { city: string }[]): unknown {
 describe('the gateway is killed and started again', () => {
   const config = testConfig();
   const env = cliEnv(config.home);
+  // Gateways this test started: a failed assertion must not leave one running (it would
+  // restart its ZooKeeper for ever).
+  const gateways: { kill(signal: NodeJS.Signals): boolean }[] = [];
 
   after(() => {
+    for (const child of gateways) child.kill('SIGKILL');
     const left = jvmsMentioning(config.home);
     for (const pid of left) signal(pid, 'SIGKILL', false);
     config.cleanup();
@@ -189,6 +193,7 @@ describe('the gateway is killed and started again', () => {
 
   test('the new gateway adopts the running Drillbit and ZooKeeper, launches nothing, and answers', async () => {
     const first = await startUp(env, '--idle-timeout', '600000');
+    gateways.push(first.child);
     const before = await post(first.url, { sql: 'SELECT * FROM sys.version' });
     assert.equal(before.json.queryState, 'COMPLETED');
     const jvms = jvmsMentioning(config.home);
@@ -198,6 +203,7 @@ describe('the gateway is killed and started again', () => {
     assert.ok(jvms.every(isAlive), 'a SIGKILLed gateway cannot stop its JVMs; the next one must deal with them');
 
     const second = await startUp(env, '--idle-timeout', '600000');
+    gateways.push(second.child);
     try {
       assert.match(second.output(), /adopted bit-1/);
       assert.match(second.output(), /reusing ZooKeeper/);
