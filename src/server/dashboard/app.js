@@ -223,12 +223,26 @@ function renderQueries(view) {
       el('td', { class: 'num' }, ms(q.durations.waiting)),
       el('td', { class: 'num' }, ms(q.durations.drill)),
       el('td', {}, q.frontEnd),
-      el('td', {}, LIVE.has(q.state) ? el('button', { type: 'button', class: 'cancel', onclick: () => cancel(q.id) }, 'Cancel') : ''),
+      el('td', {}, LIVE.has(q.state) ? el('button', { type: 'button', class: 'cancel' }, 'Cancel') : ''),
     ),
   );
   if (rows.length === 0) rows.push(el('tr', {}, el('td', { colspan: 11, class: 'muted' }, 'no queries yet')));
+  // Re-rendered only when something changed: rows replaced under the pointer between a
+  // press and its release would swallow the click on Cancel.
+  const key = JSON.stringify(view);
+  if (key === renderedQueries) return;
+  renderedQueries = key;
   $('queries').tBodies[0].replaceChildren(...rows);
 }
+
+let renderedQueries = '';
+
+// One listener for every Cancel button, present and future: the row names the query.
+$('queries').tBodies[0].addEventListener('click', (event) => {
+  const button = event.target instanceof Element ? event.target.closest('button.cancel') : null;
+  const id = button?.closest('tr')?.dataset.id;
+  if (id) cancel(id);
+});
 
 async function cancel(id) {
   try {
