@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { DrillOptionCatalog } from '../src/drill/options.js';
 import { Authenticator, SESSION_COOKIE } from '../src/server/auth.js';
 import { readDrillBody } from '../src/server/drill-body.js';
-import { DRILL_DIR } from './support/env.js';
+import { OPTION_CATALOG_FIXTURE_DIR } from './support/env.js';
 import { startOfflineGateway, type OfflineGateway } from './support/offline-gateway.js';
 import { send, type RawAnswer } from './support/raw-http.js';
 
@@ -274,8 +274,8 @@ describe('without tokens', () => {
   });
 
   test("Drill's option catalog: an option Drill does not have, a system-only one, or a value not of its kind is a 400 naming it", async () => {
-    const catalog = DrillOptionCatalog.fromInstall(DRILL_DIR);
-    assert.ok(catalog && catalog.size > 200, `${DRILL_DIR} has Drill's option catalog (written by \`dromedar drill install\`)`);
+    const catalog = DrillOptionCatalog.fromInstall(OPTION_CATALOG_FIXTURE_DIR);
+    assert.ok(catalog && catalog.size > 200, `${OPTION_CATALOG_FIXTURE_DIR} has Drill's option catalog`);
     const post = (options: Record<string, unknown>) => send(gateway.url, { method: 'POST', path: '/query.json', headers: json, body: JSON.stringify({ queryType: 'SQL', query: SQL, options }) });
     drillError(await post({ 'no.such.option': '1' }), 400, /Drill has no option no\.such\.option/, 'unknown');
     drillError(await post({ 'exec.udf.enable_dynamic_support': 'false' }), 400, /exec\.udf\.enable_dynamic_support can only be set system-wide \(its scope is SYSTEM\)/, 'system-only');

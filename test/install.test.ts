@@ -1,7 +1,7 @@
 // The installer's checks, without the network: JDK detection, idempotence, and
 // clear errors for missing tools and broken installations.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,7 +11,7 @@ import { chosenModules, coordinates } from '../src/drill/modules.js';
 import { DrillOptionCatalog } from '../src/drill/options.js';
 import { drillbitArgs } from '../src/drill/launch.js';
 import { DromedarError } from '../src/util/errors.js';
-import { DRILL_DIR, testConfig } from './support/env.js';
+import { DRILL_DIR, OPTION_CATALOG_FIXTURE_DIR, testConfig } from './support/env.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'dromedar-install-'));
 
@@ -119,7 +119,11 @@ test("the installation in use has the default modules and Drill's option catalog
   assert.deepEqual(info?.modules, chosenModules('default').map((m) => coordinates(m, '1.22.0')), `${DRILL_DIR}: run \`dromedar drill install\``);
   const jars = readdirSync(join(DRILL_DIR, 'jars'));
   for (const jar of ['drill-java-exec-1.22.0.jar', 'drill-udfs-1.21.1.jar', 'tpch-sample-data-1.21.1.jar', 'foodmart-data-json-0.4.jar']) assert.ok(jars.includes(jar), jar);
-  assert.ok((DrillOptionCatalog.fromInstall(DRILL_DIR)?.size ?? 0) > 200, 'dromedar-drill-options.json, written at install');
+  const installed = DrillOptionCatalog.fromInstall(DRILL_DIR);
+  assert.ok((installed?.size ?? 0) > 200, 'dromedar-drill-options.json, written at install');
+  // The unit tier's copy (no Drill there) is what this Drill says about its options.
+  const read = (dir: string) => JSON.parse(readFileSync(join(dir, 'dromedar-drill-options.json'), 'utf8')).options as unknown[];
+  assert.deepEqual(read(OPTION_CATALOG_FIXTURE_DIR), read(DRILL_DIR), 'test/fixtures/drill-1.22.0 holds the installed Drill\'s catalog');
 });
 
 test('mvn dependency:list output is read as artifacts and files', () => {

@@ -3,13 +3,21 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadConfig, deepMerge, type Config } from '../../src/config/load.js';
 import { DrillObserver } from '../../src/drill/observer.js';
 import type { Drillbit, Scheduler } from '../../src/schedulers/scheduler.js';
 import { sleep } from '../../src/util/process.js';
 
 export const DRILL_DIR = process.env.DROMEDAR_DRILL_DIR ?? join(homedir(), '.dromedar', 'drill-1.22.0');
+
+/**
+ * Drill 1.22's option catalog as `dromedar drill install` writes it (sys.options and
+ * sys.internal_options of a Drillbit), kept under test/fixtures so that the unit tier needs
+ * no Drill; test/install.test.ts checks it against the installed one.
+ */
+export const OPTION_CATALOG_FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'drill-1.22.0');
 
 /** A config whose state lives in a new temp folder; `cleanup` removes it. */
 export function testConfig(overrides: Record<string, unknown> = {}): Config & { cleanup(): void } {

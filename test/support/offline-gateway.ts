@@ -18,7 +18,7 @@ import { QsfSetting } from '../../src/server/qsf.js';
 import { Sizer } from '../../src/sizing/index.js';
 import { trinoSchemas } from '../../src/trino/names.js';
 import { createLogger, type Logger } from '../../src/util/log.js';
-import { DRILL_DIR, testConfig } from './env.js';
+import { OPTION_CATALOG_FIXTURE_DIR, testConfig } from './env.js';
 
 export interface OfflineGateway {
   url: string;
@@ -63,7 +63,7 @@ export async function startOfflineGateway(options: OfflineOptions = {}): Promise
   const qsf = new QsfSetting(config.sizing.qsf, { min: config.sizing.qsfMin, max: config.sizing.qsfMax });
   const sizer = new Sizer(config, { minDrillbits: 1, maxDrillbits: config.pool.maxDrillbits! });
   // Drill's option catalog as the installation has it (written by `dromedar drill install`).
-  const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(DRILL_DIR)) };
+  const drill = { impersonation: config.drill.impersonation, options: new DrillOptions(DrillOptionCatalog.fromInstall(OPTION_CATALOG_FIXTURE_DIR)) };
   const trino = { schemas: () => trinoSchemas(config), clientTimeoutMs: config.trino.clientTimeoutMs, pageBytes: config.trino.pageBytes };
   const app = createApp({ sizer, pool, qsf, retries: 0, bodyLimitBytes: config.server.bodyLimitBytes, log, auth: config.server.auth, drill, trino });
   pool.start();
