@@ -1,6 +1,7 @@
 // `dromedar up`: the gateway in the foreground. Ctrl-C (or SIGTERM) stops accepting,
-// lets running queries finish, then stops the Drillbits and ZooKeeper; a second
-// Ctrl-C stops at once. No JVM outlives this process.
+// lets running queries finish, then stops the local Drillbits and ZooKeeper (a Marathon
+// app is left running for the next gateway); a second Ctrl-C stops at once. No local JVM
+// outlives this process.
 import type { Config } from '../config/load.js';
 import { Gateway } from '../server/gateway.js';
 import { LocalScheduler } from '../schedulers/local/local-scheduler.js';
@@ -16,7 +17,9 @@ export async function serveForeground(config: Config): Promise<number> {
         process.exit(130);
       }
       stopping = true;
-      process.stderr.write(`dromedar: ${signal}: finishing running queries, then stopping Drillbits and ZooKeeper (again to force)\n`);
+      // Local Drillbits end with the gateway; a Marathon app is left to the next gateway.
+      const then = gateway.scheduler instanceof LocalScheduler ? 'stopping Drillbits and ZooKeeper' : 'leaving the Drillbits to the next gateway';
+      process.stderr.write(`dromedar: ${signal}: finishing running queries, then ${then} (again to force)\n`);
       gateway.stop().then(resolve, (err) => {
         process.stderr.write(`dromedar: stop failed: ${String(err)}\n`);
         resolve();
